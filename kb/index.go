@@ -10,6 +10,7 @@ import (
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
 	index "github.com/blevesearch/bleve_index_api"
 )
@@ -52,9 +53,11 @@ func newMapping(langs []string) (*mapping.IndexMappingImpl, error) {
 	if err := addAnalyzers(m); err != nil {
 		return nil, err
 	}
-	// BM25 saturates repeated terms, which suits short help articles better
-	// than Bleve's default TF-IDF.
-	m.ScoringModel = index.BM25Scoring
+	// TF-IDF, not BM25: Bleve averages BM25's field lengths over every
+	// document of the index, whatever its kind, so article, passage and
+	// block documents would skew each other's length normalisation. TF-IDF
+	// with per-field norms ranked better on every dev set.
+	m.ScoringModel = index.TFIDFScoring
 	m.IndexDynamic = false
 	m.StoreDynamic = false
 	m.DocValuesDynamic = false
@@ -119,7 +122,10 @@ func buildIndex(ctx context.Context, dir string, c *Corpus, progress func(done, 
 	}
 	var idx bleve.Index
 	if dir == "" {
-		idx, err = bleve.NewMemOnly(m)
+		// Scorch without a path keeps its segments in memory; Bleve's
+		// NewMemOnly would use the older upsidedown store, several times
+		// slower to search.
+		idx, err = bleve.NewUsing("", m, scorch.Name, scorch.Name, nil)
 	} else {
 		if err := os.RemoveAll(dir); err != nil {
 			return nil, fmt.Errorf("kb: remove old index: %w", err)

@@ -58,8 +58,16 @@ func (ix *Index) addTerms(a *Article) {
 		ts.title[t] = true
 		ts.all[t] = true
 	}
-	for _, t := range ix.analyze(a.Lang, a.Description+"\n"+a.Text()+"\n"+strings.Join(a.Tags, "\n")) {
+	for _, t := range ix.analyze(a.Lang, a.Description+"\n"+strings.Join(a.Tags, "\n")) {
 		ts.all[t] = true
+	}
+	for _, p := range a.Passages {
+		have := map[string]bool{}
+		for _, t := range ix.analyze(a.Lang, p.Heading+"\n"+p.Text) {
+			have[t] = true
+			ts.all[t] = true
+		}
+		ts.passages = append(ts.passages, have)
 	}
 	v := ix.vocab[a.Lang]
 	for t := range ts.all {

@@ -66,8 +66,9 @@ var DefaultTuning = Tuning{
 
 // termSet is the analysed vocabulary of one article, for coverage signals.
 type termSet struct {
-	title map[string]bool
-	all   map[string]bool
+	title    map[string]bool
+	all      map[string]bool
+	passages []map[string]bool // per passage, heading included
 }
 
 // Search ranks articles for q: the visitor's language first, then articles
@@ -240,36 +241,48 @@ func (ix *Index) search(ctx context.Context, lang string, terms []string, q Quer
 			}
 		}
 	}
-	hits := make([]Hit, 0, len(order))
+	type ranked struct {
+		key   string
+		score float64
+	}
+	rank := make([]ranked, 0, len(order))
 	for _, key := range order {
 		g := byKey[key]
-		l, id, _ := strings.Cut(key, "/")
+		score := g.article + t.Passage*g.passage + t.Block*g.block
+		if !strings.HasPrefix(key, lang+"/") {
+			score *= t.OtherLang
+		}
+		rank = append(rank, ranked{key, score})
+	}
+	sort.SliceStable(rank, func(i, j int) bool { return rank[i].score > rank[j].score })
+	// Passages, snippets and coverage cost analysis time: only for the
+	// hits that are returned.
+	hits := make([]Hit, 0, min(len(rank), q.Limit))
+	for _, r := range rank {
+		if len(hits) == q.Limit {
+			break
+		}
+		g := byKey[r.key]
+		l, id, _ := strings.Cut(r.key, "/")
 		a := ix.corpus.Get(l, id)
 		if a == nil {
 			continue
 		}
-		score := g.article + t.Passage*g.passage + t.Block*g.block
-		if g.best < 0 {
-			g.best = g.bestBlock
-		}
-		if l != lang {
-			score *= t.OtherLang
-		}
-		h := Hit{ID: id, Lang: l, Title: a.Title, Score: score, Fuzzy: fuzzy,
+		h := Hit{ID: id, Lang: l, Title: a.Title, Score: r.score, Fuzzy: fuzzy,
 			EnglishOnly: l == "en" && lang != "en"}
-		if g.best < 0 {
-			g.best = ix.bestPassage(a, langTerms[l])
+		best := g.best
+		if best < 0 {
+			best = g.bestBlock
 		}
-		if g.best >= 0 && g.best < len(a.Passages) {
-			p := a.Passages[g.best]
+		if best < 0 {
+			best = ix.bestPassage(a, langTerms[l])
+		}
+		if best >= 0 && best < len(a.Passages) {
+			p := a.Passages[best]
 			h.Passage, h.Heading, h.Anchor = snippet(p.Text), p.Heading, p.Anchor
 		}
 		h.Coverage, h.TitleMatch = ix.coverage(a, langTerms[l])
 		hits = append(hits, h)
-	}
-	sort.SliceStable(hits, func(i, j int) bool { return hits[i].Score > hits[j].Score })
-	if len(hits) > q.Limit {
-		hits = hits[:q.Limit]
 	}
 	return hits, nil
 }
@@ -361,12 +374,12 @@ func (ix *Index) coverage(a *Article, terms []string) (all, title float64) {
 // bestPassage picks the passage sharing the most query terms, when the index
 // did not return one.
 func (ix *Index) bestPassage(a *Article, terms []string) int {
+	ts := ix.terms[a.Key()]
+	if ts == nil || len(ts.passages) == 0 {
+		return -1
+	}
 	best, bestN := 0, -1
-	for i, p := range a.Passages {
-		have := map[string]bool{}
-		for _, t := range ix.analyze(a.Lang, p.Heading+"\n"+p.Text) {
-			have[t] = true
-		}
+	for i, have := range ts.passages {
 		n := 0
 		for _, t := range terms {
 			if have[t] {
@@ -376,9 +389,6 @@ func (ix *Index) bestPassage(a *Article, terms []string) int {
 		if n > bestN {
 			best, bestN = i, n
 		}
-	}
-	if len(a.Passages) == 0 {
-		return -1
 	}
 	return best
 }

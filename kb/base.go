@@ -105,20 +105,26 @@ func (b *Base) rebuild(ctx context.Context, force bool) error {
 	if err != nil {
 		return fmt.Errorf("kb: hash articles: %w", err)
 	}
-	c, loadProblems := Load(b.fsys, b.opt.Load)
+	var (
+		c            *Corpus
+		loadProblems []Problem
+		td           *termData
+		bi           bleve.Index
+	)
+	if b.opt.IndexDir != "" && !force {
+		c, loadProblems, td = b.cached(hash)
+		if bi, err = reopen(b.opt.IndexDir, hash); err != nil && !errors.Is(err, errStale) {
+			b.log.Warn("index unreadable, rebuilding", "path", b.opt.IndexDir, "err", err)
+		}
+	}
+	fromCache, reused := c != nil, bi != nil
+	if c == nil {
+		c, loadProblems = Load(b.fsys, b.opt.Load)
+	}
 	problems := Check(c, loadProblems)
 	for _, p := range problems {
 		if p.Severity == Error {
 			b.log.Warn("article problem", "file", p.File, "line", p.Line, "problem", p.Msg)
-		}
-	}
-	var bi bleve.Index
-	reused := false
-	if b.opt.IndexDir != "" && !force {
-		if bi, err = reopen(b.opt.IndexDir, hash); err == nil {
-			reused = true
-		} else if !errors.Is(err, errStale) {
-			b.log.Warn("index unreadable, rebuilding", "path", b.opt.IndexDir, "err", err)
 		}
 	}
 	if bi == nil {
@@ -131,16 +137,22 @@ func (b *Base) rebuild(ctx context.Context, force bool) error {
 			return fmt.Errorf("kb: record index hash: %w", err)
 		}
 	}
-	ix, err := wrapIndex(bi, c, b.opt.Tuning)
+	ix, err := wrapIndex(bi, c, b.opt.Tuning, td)
 	if err != nil {
 		bi.Close()
 		return err
+	}
+	if b.opt.IndexDir != "" && !fromCache {
+		// Only a slower next start is lost if this fails.
+		if err := writeCache(b.opt.IndexDir, hash, c, loadProblems, ix.termData); err != nil {
+			b.log.Warn("corpus cache not written", "err", err)
+		}
 	}
 	old := b.cur.Swap(&snapshot{index: ix, loadProblems: loadProblems, problems: problems, hash: hash})
 	if old != nil {
 		old.index.Close()
 	}
-	b.log.Info("articles indexed", "articles", c.Len(), "reused_index", reused,
+	b.log.Info("articles indexed", "articles", c.Len(), "reused_index", reused, "cached_corpus", fromCache,
 		"problems", len(problems), "ms", time.Since(start).Milliseconds())
 	return nil
 }
@@ -148,6 +160,19 @@ func (b *Base) rebuild(ctx context.Context, force bool) error {
 const hashKey = "bulle_content_hash"
 
 var errStale = errors.New("kb: persisted index is stale")
+
+// cached returns the parsed corpus saved with the index, if it was parsed
+// from articles with this hash; nils otherwise.
+func (b *Base) cached(hash string) (*Corpus, []Problem, *termData) {
+	c, loadProblems, td, err := readCache(b.opt.IndexDir, hash)
+	if err != nil {
+		if !errors.Is(err, errStale) {
+			b.log.Warn("corpus cache unreadable, parsing articles", "err", err)
+		}
+		return nil, nil, nil
+	}
+	return c, loadProblems, td
+}
 
 // reopen opens the index at dir if it was built from articles with this hash.
 func reopen(dir, hash string) (bleve.Index, error) {

@@ -2,8 +2,10 @@ package kb
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -84,6 +86,53 @@ func TestCorruptIndexIsRebuilt(t *testing.T) {
 	defer b.Close()
 	if got := topID(t, b, "en", "chat hours"); got != "hours" {
 		t.Errorf("got %q, want hours", got)
+	}
+}
+
+func TestCorpusCacheSparesParsingAndACorruptOneIsIgnored(t *testing.T) {
+	ctx := context.Background()
+	articles, data := t.TempDir(), t.TempDir()
+	writeArticle(t, articles, "en/hours.md", "---\ntitle: Chat hours\n---\n## Weekdays\n\nLive chat opens on weekdays.\n")
+	var logs strings.Builder
+	opt := Options{Dir: articles, IndexDir: filepath.Join(data, "index"),
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	open := func() (cached bool, h Hit) {
+		t.Helper()
+		logs.Reset()
+		b, err := Open(ctx, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		hits, err := b.Search(ctx, Query{Text: "weekdays", Lang: "en"})
+		if err != nil || len(hits) == 0 {
+			t.Fatalf("search: %v, %d hits", err, len(hits))
+		}
+		return strings.Contains(logs.String(), "cached_corpus=true"), hits[0]
+	}
+
+	if cached, _ := open(); cached {
+		t.Fatal("first start: cache used before it was written")
+	}
+	cached, h := open()
+	if !cached {
+		t.Errorf("second start: articles parsed again, want the cached corpus\n%s", logs.String())
+	}
+	if h.ID != "hours" || h.Anchor != "weekdays" || h.Coverage != 1 {
+		t.Errorf("from the cache: got %+v, want hours#weekdays with full coverage", h)
+	}
+
+	if err := os.WriteFile(cachePath(opt.IndexDir), []byte("not a cache"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if cached, h := open(); cached || h.ID != "hours" {
+		t.Errorf("corrupt cache: cached=%v top=%q, want articles parsed again and hours found", cached, h.ID)
+	}
+	if !strings.Contains(logs.String(), "corpus cache unreadable") {
+		t.Errorf("corrupt cache not reported:\n%s", logs.String())
+	}
+	if cached, _ := open(); !cached {
+		t.Error("the cache was not rewritten after a corrupt one")
 	}
 }
 

@@ -2,8 +2,6 @@ package kb
 
 import (
 	"context"
-	"maps"
-	"strings"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis"
@@ -15,8 +13,8 @@ type Index struct {
 	corpus    *Corpus
 	analyzers map[string]analysis.Analyzer
 	glossary  *Glossary
-	vocab     map[string]map[string]bool // lang -> every indexed term
-	terms     map[string]*termSet        // article key -> its terms
+	*termData
+	typos     *typoIndex
 	stop      map[string]map[string]bool // lang -> analysed stop words
 	missing   map[string]bool            // "en>fr": some article exists in en but not in fr
 	tuning    Tuning
@@ -28,21 +26,19 @@ func NewIndex(ctx context.Context, c *Corpus, t Tuning) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	return wrapIndex(b, c, t)
+	return wrapIndex(b, c, t, nil)
 }
 
-func wrapIndex(b bleve.Index, c *Corpus, t Tuning) (*Index, error) {
+// wrapIndex puts the search logic around a Bleve index of c. td, when the
+// corpus cache has it, spares analysing every article again.
+func wrapIndex(b bleve.Index, c *Corpus, t Tuning, td *termData) (*Index, error) {
 	an, err := analyzers(b.Mapping(), c.Langs)
 	if err != nil {
 		return nil, err
 	}
-	ix := &Index{bleve: b, corpus: c, analyzers: an, tuning: t,
-		vocab: map[string]map[string]bool{}, terms: map[string]*termSet{}}
-	for _, l := range c.Langs {
-		ix.vocab[l] = map[string]bool{}
-	}
-	for _, a := range c.Articles() {
-		ix.addTerms(a)
+	ix := &Index{bleve: b, corpus: c, analyzers: an, tuning: t, termData: td, typos: &typoIndex{}}
+	if ix.termData == nil {
+		ix.termData = analyzeTerms(c, ix.analyze)
 	}
 	ix.glossary = newGlossary(c, ix.analyze)
 	ix.missing = missingPairs(c)
@@ -50,30 +46,6 @@ func wrapIndex(b bleve.Index, c *Corpus, t Tuning) (*Index, error) {
 		return nil, err
 	}
 	return ix, nil
-}
-
-func (ix *Index) addTerms(a *Article) {
-	ts := &termSet{title: map[string]bool{}, all: map[string]bool{}}
-	for _, t := range ix.analyze(a.Lang, a.Title) {
-		ts.title[t] = true
-		ts.all[t] = true
-	}
-	for _, t := range ix.analyze(a.Lang, a.Description+"\n"+strings.Join(a.Tags, "\n")) {
-		ts.all[t] = true
-	}
-	for _, p := range a.Passages {
-		have := map[string]bool{}
-		for _, t := range ix.analyze(a.Lang, p.Heading+"\n"+p.Text) {
-			have[t] = true
-			ts.all[t] = true
-		}
-		ts.passages = append(ts.passages, have)
-	}
-	v := ix.vocab[a.Lang]
-	for t := range ts.all {
-		v[t] = true
-	}
-	ix.terms[a.Key()] = ts
 }
 
 // Close releases the Bleve index.
@@ -86,22 +58,8 @@ func (ix *Index) Corpus() *Corpus { return ix.corpus }
 // whose documents the caller has already updated. The term maps are copied,
 // never mutated, since searches may be reading the old ones.
 func (ix *Index) with(c *Corpus, changed []*Article) (*Index, error) {
-	next := &Index{bleve: ix.bleve, corpus: c, analyzers: ix.analyzers, tuning: ix.tuning, stop: ix.stop,
-		vocab: map[string]map[string]bool{}, terms: make(map[string]*termSet, len(c.articles))}
-	for l, v := range ix.vocab {
-		next.vocab[l] = maps.Clone(v)
-	}
-	for k, ts := range ix.terms {
-		if c.articles[k] != nil {
-			next.terms[k] = ts
-		}
-	}
-	for _, a := range changed {
-		if next.vocab[a.Lang] == nil {
-			next.vocab[a.Lang] = map[string]bool{}
-		}
-		next.addTerms(a)
-	}
+	next := &Index{bleve: ix.bleve, corpus: c, analyzers: ix.analyzers, tuning: ix.tuning, stop: ix.stop, typos: &typoIndex{}}
+	next.termData = ix.termData.with(c, changed, ix.analyze)
 	next.glossary = newGlossary(c, next.analyze)
 	next.missing = missingPairs(c)
 	return next, nil

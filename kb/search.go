@@ -64,13 +64,6 @@ var DefaultTuning = Tuning{
 	Candidates:   60,
 }
 
-// termSet is the analysed vocabulary of one article, for coverage signals.
-type termSet struct {
-	title    map[string]bool
-	all      map[string]bool
-	passages []map[string]bool // per passage, heading included
-}
-
 // Search ranks articles for q: the visitor's language first, then articles
 // that exist only in another language (marked so), with typo tolerance only
 // when the exact query finds too little.
@@ -118,7 +111,7 @@ func (ix *Index) weak(hits []Hit, lang string, terms []string) bool {
 		return true
 	}
 	for _, t := range terms {
-		if fuzziness(t) > 0 && !ix.vocab[lang][t] {
+		if fuzziness(t) > 0 && !ix.known(lang, t) {
 			return true
 		}
 	}
@@ -274,14 +267,15 @@ func (ix *Index) search(ctx context.Context, lang string, terms []string, q Quer
 		if best < 0 {
 			best = g.bestBlock
 		}
+		ids := ix.ids(l, langTerms[l])
 		if best < 0 {
-			best = ix.bestPassage(a, langTerms[l])
+			best = ix.bestPassage(a, ids)
 		}
 		if best >= 0 && best < len(a.Passages) {
 			p := a.Passages[best]
 			h.Passage, h.Heading, h.Anchor = snippet(p.Text), p.Heading, p.Anchor
 		}
-		h.Coverage, h.TitleMatch = ix.coverage(a, langTerms[l])
+		h.Coverage, h.TitleMatch = ix.coverage(a, ids)
 		hits = append(hits, h)
 	}
 	return hits, nil
@@ -324,7 +318,7 @@ func (ix *Index) langClauses(lang string, terms, synonyms []string, base int, fu
 			}
 			// Only words the index has never seen are worth a fuzzy
 			// match: a known word is spelled as some article spells it.
-			qs = append(qs, ix.termQuery(term, fieldName(f.name, lang), f.boost*boost, fuzzy && !ix.vocab[lang][term]))
+			qs = append(qs, ix.termQuery(term, fieldName(f.name, lang), f.boost*boost, fuzzy && !ix.known(lang, term)))
 			info = append(info, clause{term: idx, weight: w, of: of, passage: f.passage})
 		}
 	}
@@ -337,15 +331,21 @@ func (ix *Index) langClauses(lang string, terms, synonyms []string, base int, fu
 	return qs, info
 }
 
+// termQuery matches term in field; a fuzzy one matches the field's terms a
+// few edits away instead, each weighed down by its edits, as Bleve's own
+// fuzzy query does.
 func (ix *Index) termQuery(term, field string, boost float64, fuzzy bool) query.Query {
 	if f := fuzziness(term); fuzzy && f > 0 {
-		fq := bleve.NewFuzzyQuery(term)
-		fq.SetField(field)
-		fq.SetFuzziness(f)
-		// Typos rarely hit the first letter; fixing it keeps fuzzy fast.
-		fq.SetPrefix(1)
-		fq.SetBoost(boost)
-		return fq
+		var qs []query.Query
+		for _, n := range ix.near(field, term, f) {
+			tq := bleve.NewTermQuery(n.term)
+			tq.SetField(field)
+			tq.SetBoost(boost / float64(n.edits+1))
+			qs = append(qs, tq)
+		}
+		if len(qs) > 0 {
+			return bleve.NewDisjunctionQuery(qs...)
+		}
 	}
 	tq := bleve.NewTermQuery(term)
 	tq.SetField(field)
@@ -354,35 +354,38 @@ func (ix *Index) termQuery(term, field string, boost float64, fuzzy bool) query.
 }
 
 // coverage is the share of query terms present in the article and in its title.
-func (ix *Index) coverage(a *Article, terms []string) (all, title float64) {
+func (ix *Index) coverage(a *Article, ids []int64) (all, title float64) {
 	ts := ix.terms[a.Key()]
-	if ts == nil || len(terms) == 0 {
+	if ts == nil || len(ids) == 0 {
 		return 0, 0
 	}
 	var n, nt int
-	for _, t := range terms {
-		if ts.all[t] {
+	for _, id := range ids {
+		if id < 0 {
+			continue
+		}
+		if has(ts.All, uint32(id)) {
 			n++
 		}
-		if ts.title[t] {
+		if has(ts.Title, uint32(id)) {
 			nt++
 		}
 	}
-	return float64(n) / float64(len(terms)), float64(nt) / float64(len(terms))
+	return float64(n) / float64(len(ids)), float64(nt) / float64(len(ids))
 }
 
 // bestPassage picks the passage sharing the most query terms, when the index
 // did not return one.
-func (ix *Index) bestPassage(a *Article, terms []string) int {
+func (ix *Index) bestPassage(a *Article, ids []int64) int {
 	ts := ix.terms[a.Key()]
-	if ts == nil || len(ts.passages) == 0 {
+	if ts == nil || len(ts.Passages) == 0 {
 		return -1
 	}
 	best, bestN := 0, -1
-	for i, have := range ts.passages {
+	for i, set := range ts.Passages {
 		n := 0
-		for _, t := range terms {
-			if have[t] {
+		for _, id := range ids {
+			if id >= 0 && has(set, uint32(id)) {
 				n++
 			}
 		}

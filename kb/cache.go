@@ -92,5 +92,6 @@ func readCache(indexDir, hash string) (*Corpus, []Problem, *termData, error) {
 			td.vocab[l] = vocabulary{}
 		}
 	}
+	td.countDocs()
 	return c, cc.LoadProblems, td, nil
 }

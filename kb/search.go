@@ -30,8 +30,8 @@ type Hit struct {
 	Anchor      string  `json:"anchor"`
 	EnglishOnly bool    `json:"english_only"`
 	// Signals for the bot's confidence, each in [0,1].
-	Coverage   float64 `json:"coverage"`    // share of the query's terms found in the article
-	TitleMatch float64 `json:"title_match"` // share of the query's terms found in its title
+	Coverage   float64 `json:"coverage"`    // share of the query's terms found in the article, by weight
+	TitleMatch float64 `json:"title_match"` // share of the query's terms found in its title, by weight
 	Fuzzy      bool    `json:"fuzzy"`       // found only after the typo-tolerant fallback
 }
 
@@ -353,25 +353,32 @@ func (ix *Index) termQuery(term, field string, boost float64, fuzzy bool) query.
 	return tq
 }
 
-// coverage is the share of query terms present in the article and in its title.
+// coverage is the share of the query's weight found in the article and in
+// its title, each term weighing its inverse document frequency, so that
+// "what is the weather" covered by "what is the" alone scores low.
 func (ix *Index) coverage(a *Article, ids []int64) (all, title float64) {
 	ts := ix.terms[a.Key()]
 	if ts == nil || len(ids) == 0 {
 		return 0, 0
 	}
-	var n, nt int
+	var total, in, inTitle float64
 	for _, id := range ids {
+		w := ix.weight(a.Lang, id)
+		total += w
 		if id < 0 {
 			continue
 		}
 		if has(ts.All, uint32(id)) {
-			n++
+			in += w
 		}
 		if has(ts.Title, uint32(id)) {
-			nt++
+			inTitle += w
 		}
 	}
-	return float64(n) / float64(len(ids)), float64(nt) / float64(len(ids))
+	if total == 0 {
+		return 0, 0
+	}
+	return in / total, inTitle / total
 }
 
 // bestPassage picks the passage sharing the most query terms, when the index

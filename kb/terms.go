@@ -2,6 +2,7 @@ package kb
 
 import (
 	"maps"
+	"math"
 	"slices"
 	"strings"
 )
@@ -29,6 +30,8 @@ func has(set []uint32, id uint32) bool {
 type termData struct {
 	vocab map[string]vocabulary // lang -> term ids
 	terms map[string]*termSet   // article key -> its terms
+	df    map[string][]int32    // lang -> term id -> articles using it
+	count map[string]int        // lang -> articles
 }
 
 // analyzeTerms derives the term data of every article.
@@ -40,7 +43,38 @@ func analyzeTerms(c *Corpus, analyze func(lang, text string) []string) *termData
 	for _, a := range c.Articles() {
 		td.add(a, analyze)
 	}
+	td.countDocs()
 	return td
+}
+
+// countDocs derives document frequencies from the term sets.
+func (td *termData) countDocs() {
+	td.df, td.count = map[string][]int32{}, map[string]int{}
+	for l, v := range td.vocab {
+		td.df[l] = make([]int32, len(v))
+	}
+	for key, ts := range td.terms {
+		lang, _, _ := strings.Cut(key, "/")
+		td.count[lang]++
+		df := td.df[lang]
+		for _, id := range ts.All {
+			if int(id) < len(df) {
+				df[id]++
+			}
+		}
+	}
+}
+
+// weight is a query term's inverse document frequency: rare words say more
+// about what a question is about. A word no article uses weighs as much as
+// the rarest known word.
+func (td *termData) weight(lang string, id int64) float64 {
+	n := float64(td.count[lang])
+	df := 1.0
+	if id >= 0 && int(id) < len(td.df[lang]) && td.df[lang][id] > 0 {
+		df = float64(td.df[lang][id])
+	}
+	return math.Log(1 + n/df)
 }
 
 // add analyses one article, giving new terms the next free ids.
@@ -91,6 +125,7 @@ func (td *termData) with(c *Corpus, changed []*Article, analyze func(lang, text 
 	for _, a := range changed {
 		next.add(a, analyze)
 	}
+	next.countDocs()
 	return next
 }
 

@@ -34,13 +34,15 @@ check-tools:
 	@command -v $(GO) >/dev/null 2>&1 || { echo "make: Go is not installed (https://go.dev/dl/); Bulle needs Go 1.26" >&2; exit 1; }
 	@command -v $${CC:-gcc} >/dev/null 2>&1 || { echo "make: no C compiler ($${CC:-gcc}): cgo needs one to build SQLite; install gcc (apt-get install -y gcc)" >&2; exit 1; }
 
-## bench: measure search speed
+## bench: measure index, search and answer speed (figures in docs/benchmarks.md)
 bench: check-tools
-	$(GO) run ./cmd/bulle bench
+	$(GO) test -run '^$$' -bench 'Build|ColdStart|LiveReload' -benchtime 3x ./kb
+	$(GO) test -run '^$$' -bench 'Search' -benchtime 1000x ./kb
+	$(GO) test -run '^$$' -bench . ./widget
 
 ## eval: measure search quality on the shared dev sets
 eval: check-tools
-	$(GO) run ./cmd/bulle eval --all ../shared/eval/dev
+	$(GO) run ./cmd/bulle eval --all ../shared/eval/dev --all testdata/eval
 
 ## fmt: format the Go code
 fmt:

@@ -11,10 +11,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/bulle-help/bulle/bot"
 	"github.com/bulle-help/bulle/kb"
 )
 
@@ -27,16 +29,32 @@ type evalQuestion struct {
 	Human  bool     `json:"human"`
 }
 
-// evalMetrics are the ranking metrics of FORMAT.md; the assistant issue adds
-// the decision metrics.
+// evalMetrics are the metrics of FORMAT.md, exactly its keys.
 type evalMetrics struct {
-	Questions int     `json:"questions"`
-	Hit1      float64 `json:"hit1"`
-	Hit3      float64 `json:"hit3"`
-	MRR       float64 `json:"mrr"`
-	MAP       float64 `json:"map"`
-	P50ms     float64 `json:"p50_ms"`
-	P99ms     float64 `json:"p99_ms"`
+	Questions      int     `json:"questions"`
+	Hit1           float64 `json:"hit1"`
+	Hit3           float64 `json:"hit3"`
+	MRR            float64 `json:"mrr"`
+	MAP            float64 `json:"map"`
+	Answered       float64 `json:"answered"`
+	Precision      float64 `json:"precision"`
+	InscopeAcc     float64 `json:"inscope_acc"`
+	OOSRecall      float64 `json:"oos_recall"`
+	HumanPrecision float64 `json:"human_precision"`
+	HumanRecall    float64 `json:"human_recall"`
+	P50ms          float64 `json:"p50_ms"`
+	P99ms          float64 `json:"p99_ms"`
+}
+
+// evalOutcome is what the bot did with one question, enough to recompute
+// the decision metrics at any threshold (the sweep).
+type evalOutcome struct {
+	answerable, oos, human bool
+	searched               bool    // the bot searched: no hand-off, small talk or decline first
+	handoff                bool    // the bot handed off at once
+	confidence             float64 // of the top hit, when searched
+	right                  bool    // the first article offered is expected
+	latency                time.Duration
 }
 
 // evalTop is how deep MRR and MAP look, as FORMAT.md defines them.
@@ -49,52 +67,70 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.SetOutput(stderr)
 	articles := fs.String("articles", "", "articles folder of the set")
 	questions := fs.String("questions", "", "questions file (JSON lines)")
-	all := fs.String("all", "", "a folder of sets (each with articles/ and questions.jsonl): evaluate each")
+	var all []string
+	fs.Func("all", "a folder of sets (each with articles/ and questions.jsonl): evaluate each; repeatable", func(v string) error {
+		all = append(all, v)
+		return nil
+	})
 	asJSON := fs.Bool("json", false, "print JSON")
 	baseline := fs.String("baseline", "", "with --all: fail when a metric drops below this file's figures")
+	threshold := fs.Float64("threshold", bot.DefaultThreshold, "confidence under which the bot offers a person")
+	sweep := fs.Bool("sweep", false, "also print answered versus precision over thresholds 0 to 1")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: bulle eval --articles DIR --questions FILE [--json]\n       bulle eval --all DIR [--json] [--baseline FILE]")
+		fmt.Fprintln(stderr, "Usage: bulle eval --articles DIR --questions FILE [--json] [--threshold X] [--sweep]\n       bulle eval --all DIR [--all DIR...] [--json] [--threshold X] [--sweep] [--baseline FILE]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *all != "" {
-		return evalAll(ctx, *all, *asJSON, *baseline, stdout)
+	if t := *threshold; math.IsNaN(t) || t < 0 || t > 1 {
+		return usageError{err: fmt.Errorf("eval: --threshold %v: want a number from 0 to 1", t)}
+	}
+	cfg := bot.DefaultConfig()
+	cfg.Threshold = *threshold
+	if len(all) > 0 {
+		return evalAll(ctx, all, cfg, *asJSON, *sweep, *baseline, stdout)
 	}
 	if *articles == "" || *questions == "" {
 		fs.Usage()
 		return usageError{err: errors.New("eval: --articles and --questions are required (or --all)"), printed: true}
 	}
-	m, err := evalSet(ctx, *articles, *questions)
+	m, outcomes, err := evalSet(ctx, *articles, *questions, cfg)
 	if err != nil {
 		return err
 	}
+	name := filepath.Base(filepath.Dir(*questions))
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(m)
 	}
-	printMetrics(stdout, filepath.Base(filepath.Dir(*questions)), m, true)
+	printMetrics(stdout, name, m, true)
+	if *sweep {
+		printSweep(stdout, name, outcomes)
+	}
 	return nil
 }
 
-func evalAll(ctx context.Context, dir string, asJSON bool, baselinePath string, stdout io.Writer) error {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("eval: %w", err)
-	}
+func evalAll(ctx context.Context, dirs []string, cfg bot.Config, asJSON, sweep bool, baselinePath string, stdout io.Writer) error {
 	results := map[string]evalMetrics{}
+	sweeps := map[string][]evalOutcome{}
 	var names []string
-	for _, e := range entries {
-		q := filepath.Join(dir, e.Name(), "questions.jsonl")
-		if _, err := os.Stat(q); !e.IsDir() || err != nil {
-			continue
-		}
-		m, err := evalSet(ctx, filepath.Join(dir, e.Name(), "articles"), q)
+	for _, dir := range dirs {
+		entries, err := os.ReadDir(dir)
 		if err != nil {
-			return fmt.Errorf("eval %s: %w", e.Name(), err)
+			return fmt.Errorf("eval: %w", err)
 		}
-		results[e.Name()] = m
-		names = append(names, e.Name())
+		for _, e := range entries {
+			q := filepath.Join(dir, e.Name(), "questions.jsonl")
+			if _, err := os.Stat(q); !e.IsDir() || err != nil {
+				continue
+			}
+			m, outcomes, err := evalSet(ctx, filepath.Join(dir, e.Name(), "articles"), q, cfg)
+			if err != nil {
+				return fmt.Errorf("eval %s: %w", e.Name(), err)
+			}
+			results[e.Name()], sweeps[e.Name()] = m, outcomes
+			names = append(names, e.Name())
+		}
 	}
 	if asJSON {
 		enc := json.NewEncoder(stdout)
@@ -105,6 +141,11 @@ func evalAll(ctx context.Context, dir string, asJSON bool, baselinePath string, 
 	} else {
 		for i, n := range names {
 			printMetrics(stdout, n, results[n], i == 0)
+		}
+		if sweep {
+			for _, n := range names {
+				printSweep(stdout, n, sweeps[n])
+			}
 		}
 	}
 	if baselinePath == "" {
@@ -137,7 +178,9 @@ func checkBaseline(path string, got map[string]evalMetrics, stdout io.Writer) er
 		for _, m := range []struct {
 			name      string
 			got, base float64
-		}{{"hit1", g.Hit1, b.Hit1}, {"hit3", g.Hit3, b.Hit3}, {"mrr", g.MRR, b.MRR}, {"map", g.MAP, b.MAP}} {
+		}{{"hit1", g.Hit1, b.Hit1}, {"hit3", g.Hit3, b.Hit3}, {"mrr", g.MRR, b.MRR}, {"map", g.MAP, b.MAP},
+			{"inscope_acc", g.InscopeAcc, b.InscopeAcc}, {"oos_recall", g.OOSRecall, b.OOSRecall},
+			{"human_precision", g.HumanPrecision, b.HumanPrecision}, {"human_recall", g.HumanRecall, b.HumanRecall}} {
 			if m.got < m.base-tolerance {
 				drops = append(drops, fmt.Sprintf("%s %s: %.3f < baseline %.3f", set, m.name, m.got, m.base))
 			}
@@ -152,38 +195,51 @@ func checkBaseline(path string, got map[string]evalMetrics, stdout io.Writer) er
 
 func printMetrics(w io.Writer, name string, m evalMetrics, header bool) {
 	if header {
-		fmt.Fprintf(w, "%-22s %9s %6s %6s %6s %6s %8s %8s\n", "set", "questions", "hit1", "hit3", "mrr", "map", "p50_ms", "p99_ms")
+		fmt.Fprintf(w, "%-20s %6s %6s %6s %6s %6s %6s %6s %6s %6s %6s %6s %7s %7s\n", "set", "q", "hit1", "hit3", "mrr", "map",
+			"answ", "prec", "insc", "oos_r", "hum_p", "hum_r", "p50_ms", "p99_ms")
 	}
-	fmt.Fprintf(w, "%-22s %9d %6.3f %6.3f %6.3f %6.3f %8.3f %8.3f\n", name, m.Questions, m.Hit1, m.Hit3, m.MRR, m.MAP, m.P50ms, m.P99ms)
+	fmt.Fprintf(w, "%-20s %6d %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f %7.3f %7.3f\n", name, m.Questions,
+		m.Hit1, m.Hit3, m.MRR, m.MAP, m.Answered, m.Precision, m.InscopeAcc, m.OOSRecall, m.HumanPrecision, m.HumanRecall, m.P50ms, m.P99ms)
 }
 
-// evalSet indexes a set's articles in memory and asks every question.
-func evalSet(ctx context.Context, articlesDir, questionsPath string) (evalMetrics, error) {
+// evalSet indexes a set's articles in memory and asks the bot every
+// question, as the bubble would.
+func evalSet(ctx context.Context, articlesDir, questionsPath string, cfg bot.Config) (evalMetrics, []evalOutcome, error) {
 	qs, err := readQuestions(questionsPath)
 	if err != nil {
-		return evalMetrics{}, err
+		return evalMetrics{}, nil, err
 	}
 	base, err := kb.Open(ctx, kb.Options{Dir: articlesDir})
 	if err != nil {
-		return evalMetrics{}, err
+		return evalMetrics{}, nil, err
 	}
 	defer base.Close()
+	// Chat availability changes only the wording, never the decision.
+	b := bot.New(base, nil, cfg)
 	m := evalMetrics{Questions: len(qs)}
-	var lat []time.Duration
+	outcomes := make([]evalOutcome, 0, len(qs))
 	answerable := 0
 	for _, q := range qs {
 		start := time.Now()
-		hits, err := base.Search(ctx, kb.Query{Text: q.Text, Lang: q.Lang, Limit: evalTop})
-		lat = append(lat, time.Since(start))
+		d, err := b.Reply(ctx, bot.Turn{Text: q.Text, Lang: q.Lang})
+		o := evalOutcome{latency: time.Since(start), human: q.Human,
+			answerable: len(q.Expect) > 0, oos: len(q.Expect) == 0 && !q.Human}
 		if err != nil {
-			return evalMetrics{}, fmt.Errorf("question %s: %w", q.ID, err)
+			return evalMetrics{}, nil, fmt.Errorf("question %s: %w", q.ID, err)
 		}
-		if len(q.Expect) == 0 {
+		o.handoff = d.Kind == bot.KindHandoff
+		o.searched = d.Kind == bot.KindAnswer || d.Kind == bot.KindClarify || d.Kind == bot.KindOffer
+		o.confidence = d.Confidence
+		if len(d.Hits) > 0 {
+			o.right = slices.Contains(q.Expect, d.Hits[0].ID)
+		}
+		outcomes = append(outcomes, o)
+		if !o.answerable {
 			continue
 		}
 		answerable++
-		ids := make([]string, len(hits))
-		for i, h := range hits {
+		ids := make([]string, len(d.Hits))
+		for i, h := range d.Hits {
 			ids[i] = h.ID
 		}
 		r := rankMetrics(ids, q.Expect)
@@ -196,8 +252,69 @@ func evalSet(ctx context.Context, articlesDir, questionsPath string) (evalMetric
 		n := float64(answerable)
 		m.Hit1, m.Hit3, m.MRR, m.MAP = round3(m.Hit1/n), round3(m.Hit3/n), round3(m.MRR/n), round3(m.MAP/n)
 	}
+	decisionMetrics(&m, outcomes, b.Threshold())
+	lat := make([]time.Duration, len(outcomes))
+	for i, o := range outcomes {
+		lat[i] = o.latency
+	}
 	m.P50ms, m.P99ms = percentileMs(lat, 0.50), percentileMs(lat, 0.99)
-	return m, nil
+	return m, outcomes, nil
+}
+
+// decisionMetrics fills the answered / precision / in-scope / out-of-scope
+// / hand-off metrics as the bot decides at threshold t. A clarifying
+// question counts as answered, its first choice as the first article.
+func decisionMetrics(m *evalMetrics, outcomes []evalOutcome, t float64) {
+	var answerable, answered, right, oos, oosKept, humans, handoffs, rightHandoffs int
+	for _, o := range outcomes {
+		answers := o.searched && o.confidence >= t
+		if o.answerable {
+			answerable++
+			if answers {
+				answered++
+				if o.right {
+					right++
+				}
+			}
+		}
+		if o.oos {
+			oos++
+			if !answers {
+				oosKept++
+			}
+		}
+		if o.human {
+			humans++
+		}
+		if o.handoff {
+			handoffs++
+			if o.human {
+				rightHandoffs++
+			}
+		}
+	}
+	m.Answered, m.Precision, m.InscopeAcc = ratio(answered, answerable), ratio(right, answered), ratio(right, answerable)
+	m.OOSRecall = ratio(oosKept, oos)
+	m.HumanPrecision, m.HumanRecall = ratio(rightHandoffs, handoffs), ratio(rightHandoffs, humans)
+}
+
+// ratio is n/of rounded to three places; 0 when there is nothing to count.
+func ratio(n, of int) float64 {
+	if of == 0 {
+		return 0
+	}
+	return round3(float64(n) / float64(of))
+}
+
+// printSweep prints the answered-versus-precision curve over thresholds.
+func printSweep(w io.Writer, name string, outcomes []evalOutcome) {
+	fmt.Fprintf(w, "%s: threshold sweep\n%9s %8s %9s %11s %10s\n", name, "threshold", "answered", "precision", "inscope_acc", "oos_recall")
+	for i := 0; i <= 20; i++ {
+		t := float64(i) / 20
+		var m evalMetrics
+		decisionMetrics(&m, outcomes, t)
+		fmt.Fprintf(w, "%9.2f %8.3f %9.3f %11.3f %10.3f\n", t, m.Answered, m.Precision, m.InscopeAcc, m.OOSRecall)
+	}
 }
 
 // rankMetrics scores one ranked list against the expected ids.

@@ -36,8 +36,8 @@ func TestRankMetrics(t *testing.T) {
 	}
 }
 
-// TestEvalSetRunsTheSearchPath evaluates a tiny set end to end and checks
-// the JSON has exactly the keys FORMAT.md names.
+// TestEvalSetRunsTheSearchPath evaluates a tiny set end to end through the
+// bot and checks the JSON has exactly the keys FORMAT.md names.
 func TestEvalSetRunsTheSearchPath(t *testing.T) {
 	dir := t.TempDir()
 	write := func(p, s string) {
@@ -67,16 +67,21 @@ func TestEvalSetRunsTheSearchPath(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
 		t.Fatalf("output is not JSON: %v\n%s", err, out.String())
 	}
-	for _, k := range []string{"questions", "hit1", "hit3", "mrr", "map", "p50_ms", "p99_ms"} {
+	keys := []string{"questions", "hit1", "hit3", "mrr", "map", "answered", "precision", "inscope_acc",
+		"oos_recall", "human_precision", "human_recall", "p50_ms", "p99_ms"}
+	for _, k := range keys {
 		if _, ok := got[k]; !ok {
 			t.Errorf("missing key %q in %s", k, out.String())
 		}
 	}
-	if len(got) != 7 {
-		t.Errorf("got %d keys, want 7: %s", len(got), out.String())
+	if len(got) != len(keys) {
+		t.Errorf("got %d keys, want %d: %s", len(got), len(keys), out.String())
 	}
 	if got["hit1"] != 1.0 || got["questions"] != 4.0 {
 		t.Errorf("got hit1 %v questions %v, want 1 and 4", got["hit1"], got["questions"])
+	}
+	if got["human_recall"] != 1.0 || got["human_precision"] != 1.0 {
+		t.Errorf("\"talk to a human\" not handed off: %s", out.String())
 	}
 }
 
@@ -92,5 +97,32 @@ func TestBaselineGuardFailsOnADrop(t *testing.T) {
 	}
 	if err := checkBaseline(path, map[string]evalMetrics{}, &out); err == nil {
 		t.Error("missing set: got no error, want one")
+	}
+}
+
+func TestDecisionMetricsFollowTheThreshold(t *testing.T) {
+	outcomes := []evalOutcome{
+		{answerable: true, searched: true, confidence: 0.9, right: true},
+		{answerable: true, searched: true, confidence: 0.6, right: false},
+		{answerable: true, searched: true, confidence: 0.2, right: true},
+		{oos: true, searched: true, confidence: 0.7},
+		{oos: true, searched: true, confidence: 0.1},
+		{human: true, handoff: true},
+		{oos: true, handoff: true}, // a look-alike handed off by mistake
+	}
+	tests := []struct {
+		threshold float64
+		want      evalMetrics
+	}{
+		{0.5, evalMetrics{Answered: 0.667, Precision: 0.5, InscopeAcc: 0.333, OOSRecall: 0.667, HumanPrecision: 0.5, HumanRecall: 1}},
+		{0.8, evalMetrics{Answered: 0.333, Precision: 1, InscopeAcc: 0.333, OOSRecall: 1, HumanPrecision: 0.5, HumanRecall: 1}},
+		{0, evalMetrics{Answered: 1, Precision: 0.667, InscopeAcc: 0.667, OOSRecall: 0.333, HumanPrecision: 0.5, HumanRecall: 1}},
+	}
+	for _, tt := range tests {
+		var got evalMetrics
+		decisionMetrics(&got, outcomes, tt.threshold)
+		if got != tt.want {
+			t.Errorf("threshold %.1f: got %+v, want %+v", tt.threshold, got, tt.want)
+		}
 	}
 }

@@ -1,12 +1,11 @@
 // Command bulle is the Bulle help center: one binary that serves the
-// articles, the bubble and the agents' console, and checks, searches,
-// evaluates and benchmarks the knowledge base from the command line.
+// articles, the bubble and the agents' console, and checks, searches and
+// evaluates the knowledge base from the command line.
 //
 //	bulle [serve] [--addr 127.0.0.1:8080] [--data ./data] [--articles ./articles] [--config bulle.toml]
 //	bulle check   [--articles DIR]
 //	bulle search  [--articles DIR] [--lang fr] [--json] [--limit 10] "question"
-//	bulle eval    ...
-//	bulle bench   ...
+//	bulle eval    --articles DIR --questions FILE [--json] [--threshold X] [--sweep]
 package main
 
 import (
@@ -47,8 +46,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runSearch(ctx, args, getenv, stdout, stderr)
 	case "eval":
 		return runEval(ctx, args, stdout, stderr)
-	case "bench":
-		return runBench(ctx, args, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -63,8 +60,7 @@ Commands:
   serve    serve the help center (the default)
   check    check the articles and report problems
   search   search the articles from the command line
-  eval     measure search quality on question sets
-  bench    measure search speed
+  eval     measure answer quality on question sets
 
 Run "bulle <command> -h" for a command's flags.
 `

@@ -99,7 +99,7 @@ type Config struct {
 }
 
 // DefaultThreshold was chosen on the dev sets; see docs/confidence.md.
-const DefaultThreshold = 0.30
+const DefaultThreshold = 0.34
 
 // DefaultClarifyRatio was chosen on the dev sets with the threshold.
 const DefaultClarifyRatio = 0.97

@@ -35,7 +35,7 @@ func extract(hits []kb.Hit) features {
 // threshold curve.
 var confidenceWeights = struct {
 	bias, coverage, titleMatch, margin, strength, fuzzy float64
-}{bias: -3.29, coverage: 3.48, titleMatch: 0.96, margin: 0.47, strength: 2.79, fuzzy: -0.44}
+}{bias: -3.27, coverage: 3.54, titleMatch: 1.00, margin: 0.47, strength: 2.66, fuzzy: -0.51}
 
 // Confidence is how likely the top hit answers the question, in [0,1].
 func Confidence(hits []kb.Hit) float64 {

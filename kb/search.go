@@ -2,14 +2,9 @@ package kb
 
 import (
 	"context"
-	"fmt"
-	"math"
 	"sort"
 	"strings"
 
-	"github.com/blevesearch/bleve/v2"
-	"github.com/blevesearch/bleve/v2/search"
-	"github.com/blevesearch/bleve/v2/search/query"
 )
 
 // Query is a visitor's question in the language the widget reports.
@@ -130,51 +125,15 @@ func fuzziness(term string) int {
 	return 0
 }
 
-// clause is one (term, field) pair of the query; scoring reads each
-// clause's BM25 contribution from Bleve's score breakdown.
-type clause struct {
-	term    int     // index of the query term this clause matches, -1 for a synonym
-	weight  float64 // the term's part in coverage: 1, less for a stop word
-	of      float64 // sum of the weights of this clause's language's query terms
-	passage bool
-}
-
-// score combines a document's clause scores: the sum of its BM25
-// contributions, scaled by the share of the query it covers, so that an
-// article matching every word of a question beats one repeating a single
-// word. Stop words count for less in that share.
-func (ix *Index) score(breakdown map[int]float64, info []clause) float64 {
-	var sum, covered, of float64
-	var matched [64]bool
-	for i, s := range breakdown {
-		if i >= len(info) || s <= 0 {
-			continue
-		}
-		c := info[i]
-		sum += s
-		of = c.of
-		if c.term >= 0 && c.term < len(matched) && !matched[c.term] {
-			matched[c.term] = true
-			covered += c.weight
-		}
-	}
-	if of == 0 {
-		return sum * 0.5
-	}
-	return sum * math.Pow(covered/of, ix.tuning.Coverage)
-}
-
 func (ix *Index) search(ctx context.Context, lang string, terms []string, q Query, fuzzy bool) ([]Hit, error) {
 	t := ix.tuning
-	var qs []query.Query
-	var info []clause
+	var clauses []clause
 	langTerms := map[string][]string{lang: terms}
 	nTerms := 0
 	addLang := func(l string, ts, synonyms []string) {
 		base := nTerms
 		nTerms += len(ts)
-		qq, ci := ix.langClauses(l, ts, synonyms, base, fuzzy)
-		qs, info = append(qs, qq...), append(info, ci...)
+		clauses = append(clauses, ix.langClauses(l, ts, synonyms, base, fuzzy)...)
 	}
 	addLang(lang, terms, ix.glossary.Expand(terms, lang, lang))
 	for _, other := range ix.corpus.Langs {
@@ -189,19 +148,12 @@ func (ix *Index) search(ctx context.Context, lang string, terms []string, q Quer
 		langTerms[other] = ot
 		addLang(other, ot, ix.glossary.Expand(terms, lang, other))
 	}
-	if len(qs) == 0 {
+	if len(clauses) == 0 {
 		return nil, nil
 	}
-	dq := bleve.NewDisjunctionQuery(qs...)
-	dq.RetrieveScoreBreakdown(true)
-	scorer := func(_ context.Context, d *search.DocumentMatch) (float64, error) {
-		return ix.score(d.ScoreBreakdown, info), nil
-	}
-	cq := query.NewCustomScoreQueryWithScorer(dq, scorer, nil, nil)
-	req := bleve.NewSearchRequestOptions(cq, t.Candidates, 0, false)
-	res, err := ix.bleve.SearchInContext(ctx, req)
+	docs, err := ix.collect(ctx, clauses, t.Candidates)
 	if err != nil {
-		return nil, fmt.Errorf("kb: search: %w", err)
+		return nil, err
 	}
 	type agg struct {
 		article, passage, block float64
@@ -209,8 +161,8 @@ func (ix *Index) search(ctx context.Context, lang string, terms []string, q Quer
 	}
 	byKey := map[string]*agg{}
 	var order []string
-	for _, h := range res.Hits {
-		kind, l, id, p := parseDocID(h.ID)
+	for _, h := range docs {
+		kind, l, id, p := parseDocID(h.id)
 		if l != lang && ix.corpus.Get(lang, id) != nil {
 			continue // the visitor's own language has this article
 		}
@@ -223,14 +175,14 @@ func (ix *Index) search(ctx context.Context, lang string, terms []string, q Quer
 		}
 		switch kind {
 		case kindArticle:
-			g.article = h.Score
+			g.article = h.score
 		case kindPassage:
-			if h.Score > g.passage {
-				g.passage, g.best = h.Score, p
+			if h.score > g.passage {
+				g.passage, g.best = h.score, p
 			}
 		case kindBlock:
-			if h.Score > g.block {
-				g.block, g.bestBlock = h.Score, p
+			if h.score > g.block {
+				g.block, g.bestBlock = h.score, p
 			}
 		}
 	}
@@ -283,7 +235,7 @@ func (ix *Index) search(ctx context.Context, lang string, terms []string, q Quer
 
 // langClauses matches terms against one language's fields, one clause per
 // (term, field), so that scoring can weigh coverage and fields itself.
-func (ix *Index) langClauses(lang string, terms, synonyms []string, base int, fuzzy bool) ([]query.Query, []clause) {
+func (ix *Index) langClauses(lang string, terms, synonyms []string, base int, fuzzy bool) []clause {
 	t := ix.tuning
 	fields := []struct {
 		name    string
@@ -291,8 +243,7 @@ func (ix *Index) langClauses(lang string, terms, synonyms []string, base int, fu
 		passage bool
 	}{{"title", t.Title, false}, {"meta", t.Meta, false}, {"body", t.Body, false},
 		{"head", t.Head, true}, {"text", t.Text, true}, {"block", t.Block, false}}
-	var qs []query.Query
-	var info []clause
+	var out []clause
 	stop := ix.stop[lang]
 	weight := func(term string) float64 {
 		if stop[term] {
@@ -316,10 +267,23 @@ func (ix *Index) langClauses(lang string, terms, synonyms []string, base int, fu
 			if f.boost == 0 || (f.passage && t.Passage == 0) {
 				continue
 			}
+			field := fieldName(f.name, lang)
+			c := clause{field: field, term: idx, weight: w, of: of,
+				terms: []weighted{{term, f.boost * boost}}}
 			// Only words the index has never seen are worth a fuzzy
 			// match: a known word is spelled as some article spells it.
-			qs = append(qs, ix.termQuery(term, fieldName(f.name, lang), f.boost*boost, fuzzy && !ix.known(lang, term)))
-			info = append(info, clause{term: idx, weight: w, of: of, passage: f.passage})
+			if fz := fuzziness(term); fuzzy && fz > 0 && !ix.known(lang, term) {
+				c.terms, c.fuzzy = nil, true
+				for _, n := range ix.near(field, term, fz) {
+					// Each correction weighs less the more edits it
+					// takes, as in Bleve's own fuzzy query.
+					c.terms = append(c.terms, weighted{n.term, f.boost * boost / float64(n.edits+1)})
+				}
+				if len(c.terms) == 0 {
+					continue
+				}
+			}
+			out = append(out, c)
 		}
 	}
 	for i, term := range terms {
@@ -328,29 +292,7 @@ func (ix *Index) langClauses(lang string, terms, synonyms []string, base int, fu
 	for _, term := range synonyms {
 		add(term, -1, t.Synonym)
 	}
-	return qs, info
-}
-
-// termQuery matches term in field; a fuzzy one matches the field's terms a
-// few edits away instead, each weighed down by its edits, as Bleve's own
-// fuzzy query does.
-func (ix *Index) termQuery(term, field string, boost float64, fuzzy bool) query.Query {
-	if f := fuzziness(term); fuzzy && f > 0 {
-		var qs []query.Query
-		for _, n := range ix.near(field, term, f) {
-			tq := bleve.NewTermQuery(n.term)
-			tq.SetField(field)
-			tq.SetBoost(boost / float64(n.edits+1))
-			qs = append(qs, tq)
-		}
-		if len(qs) > 0 {
-			return bleve.NewDisjunctionQuery(qs...)
-		}
-	}
-	tq := bleve.NewTermQuery(term)
-	tq.SetField(field)
-	tq.SetBoost(boost)
-	return tq
+	return out
 }
 
 // coverage is the share of the query's weight found in the article and in

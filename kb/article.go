@@ -33,6 +33,7 @@ type Passage struct {
 	Anchor  string // heading id, "" for the text before the first heading
 	Heading string
 	Text    string // plain text, no markup
+	Quote   string // the start of Text, short enough to quote in the bubble
 }
 
 // Link is an internal link from an article body.

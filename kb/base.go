@@ -21,7 +21,7 @@ import (
 
 // indexVersion changes whenever the mapping, the analyzers or the documents
 // change shape, so that an index built by an older binary is rebuilt.
-const indexVersion = "bulle-index-2"
+const indexVersion = "bulle-index-3"
 
 // Options configure a knowledge base.
 type Options struct {

@@ -84,6 +84,7 @@ func (p parsed) passages() []Passage {
 	var b strings.Builder
 	flush := func() {
 		cur.Text = strings.TrimSpace(b.String())
+		cur.Quote = snippet(cur.Text)
 		if cur.Text != "" || cur.Heading != "" {
 			out = append(out, cur)
 		}

@@ -215,3 +215,20 @@ func TestHTMLText(t *testing.T) {
 		})
 	}
 }
+
+func TestSnippetQuotesWholeSentencesOrWords(t *testing.T) {
+	long := strings.Repeat("Chat is open on weekdays. ", 20)
+	words := strings.Repeat("word ", 100)
+	tests := []struct {
+		name, in, want string
+	}{
+		{"short text kept, spaces collapsed", "  Chat  is\n open.  ", "Chat is open."},
+		{"long text cut after a sentence", long, strings.TrimSpace(strings.Repeat("Chat is open on weekdays. ", 12))},
+		{"no sentence end: cut at a word, with an ellipsis", words, strings.TrimSpace(strings.Repeat("word ", 63)) + "…"},
+	}
+	for _, tt := range tests {
+		if got := snippet(tt.in); got != tt.want {
+			t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

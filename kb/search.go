@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"strings"
+	"unicode"
 
 )
 
@@ -225,7 +226,7 @@ func (ix *Index) search(ctx context.Context, lang string, terms []string, q Quer
 		}
 		if best >= 0 && best < len(a.Passages) {
 			p := a.Passages[best]
-			h.Passage, h.Heading, h.Anchor = snippet(p.Text), p.Heading, p.Anchor
+			h.Passage, h.Heading, h.Anchor = p.Quote, p.Heading, p.Anchor
 		}
 		h.Coverage, h.TitleMatch = ix.coverage(a, ids)
 		hits = append(hits, h)
@@ -345,16 +346,38 @@ func (ix *Index) bestPassage(a *Article, ids []int64) int {
 	return best
 }
 
-// snippet shortens a passage to a quotable length, at a sentence or word end.
+// snippet shortens a passage to a quotable length, at a sentence or word
+// end. It reads only as much of the passage as it keeps.
 func snippet(s string) string {
 	const max = 320
-	s = strings.Join(strings.Fields(s), " ")
-	if len([]rune(s)) <= max {
-		return s
+	var b strings.Builder
+	n, space := 0, false
+	truncated := false
+	for _, r := range s {
+		if unicode.IsSpace(r) {
+			space = b.Len() > 0
+			continue
+		}
+		if n == max {
+			truncated = true
+			break
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+			if n++; n == max {
+				truncated = true
+				break
+			}
+		}
+		b.WriteRune(r)
+		n++
 	}
-	r := []rune(s)[:max]
-	cut := string(r)
-	if i := strings.LastIndexAny(cut, ".!?"); i > max/2 {
+	cut := strings.TrimSpace(b.String())
+	if !truncated {
+		return cut
+	}
+	if i := strings.LastIndexAny(cut, ".!?"); i > len(cut)/2 {
 		return cut[:i+1]
 	}
 	if i := strings.LastIndexByte(cut, ' '); i > 0 {

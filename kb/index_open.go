@@ -14,10 +14,10 @@ type Index struct {
 	analyzers map[string]analysis.Analyzer
 	glossary  *Glossary
 	*termData
-	typos     *typoIndex
-	stop      map[string]map[string]bool // lang -> analysed stop words
-	missing   map[string]bool            // "en>fr": some article exists in en but not in fr
-	tuning    Tuning
+	typos   *typoIndex
+	stop    map[string]map[string]bool // lang -> analysed stop words
+	missing map[string]bool            // "en>fr": some article exists in en but not in fr
+	tuning  Tuning
 }
 
 // NewIndex indexes c in memory.

@@ -5,7 +5,6 @@ import (
 	"sort"
 	"strings"
 	"unicode"
-
 )
 
 // Query is a visitor's question in the language the widget reports.

@@ -17,17 +17,27 @@ run: build
 build: check-tools
 	$(GO) build -o $(BIN) ./cmd/bulle
 
-## test: vet and run every test
+## test: vet and run every test, the browser test included
+# (BULLE_REQUIRE_BROWSER=1 makes it fail rather than skip without chromium).
 test: deps
 	$(GO) vet ./...
-	$(GO) test -timeout 8m ./...
+	BULLE_REQUIRE_BROWSER=1 $(GO) test -timeout 8m ./...
 
-## deps: make sure what the tests need is installed.
-# For now that is only Go and a C compiler. Later, the browser tests will
-# need chromium; this target will then install it when it is missing:
-#	command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
-#		(apt-get update && apt-get install -y chromium)
+## deps: make sure what the tests need is installed: Go and a C compiler
+# (checked), and chromium for the browser test (installed with apt-get when
+# missing, through sudo when not root).
 deps: check-tools
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || [ -x /usr/bin/chromium ]; then \
+		exit 0; \
+	fi; \
+	command -v apt-get >/dev/null 2>&1 || { echo "make: chromium is missing and there is no apt-get: install chromium for the browser test" >&2; exit 1; }; \
+	SUDO=; \
+	if [ "$$(id -u)" -ne 0 ]; then \
+		command -v sudo >/dev/null 2>&1 || { echo "make: chromium is missing; run as root or install sudo, or: apt-get install -y chromium" >&2; exit 1; }; \
+		SUDO=sudo; \
+	fi; \
+	echo "make: installing chromium for the browser test"; \
+	$$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 
 ## check-tools: fail early, clearly, when Go or gcc is missing
 check-tools:

@@ -3,45 +3,22 @@ package kb
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/bulle-help/bulle/kb/kbtest"
 )
 
 // yunohost is the real FR/EN corpus used for figures; benchmarks skip
 // without it (a user's clone has no ../shared).
 const yunohost = "../../shared/corpus/yunohost-doc"
 
-// generateArticles writes n articles (half en, half fr) made of words drawn
-// from the product's own articles, so term statistics look like real text.
+// generateArticles writes n articles made from the words of the product's
+// own articles (see kbtest.Generate).
 func generateArticles(tb testing.TB, dir string, n int) {
-	tb.Helper()
-	c, _ := Load(os.DirFS("../articles"), DefaultLoadOptions)
-	words := map[string][]string{}
-	for _, a := range c.Articles() {
-		words[a.Lang] = append(words[a.Lang], strings.Fields(a.Text())...)
-	}
-	r := rand.New(rand.NewPCG(1, 2))
-	sentence := func(lang string, k int) string {
-		w := words[lang]
-		out := make([]string, k)
-		for i := range out {
-			out[i] = strings.Trim(w[r.IntN(len(w))], ".,:;!?()«»\"*`[]#")
-		}
-		return strings.Join(out, " ")
-	}
-	for i := 0; i < n; i++ {
-		lang := []string{"en", "fr"}[i%2]
-		var b strings.Builder
-		fmt.Fprintf(&b, "---\ntitle: %q\ntopic: t%d\n---\n%s\n\n", sentence(lang, 5), i%10, sentence(lang, 40))
-		for h := 0; h < 3; h++ {
-			fmt.Fprintf(&b, "## %s\n\n%s\n\n- %s\n- %s\n\n", sentence(lang, 3), sentence(lang, 60), sentence(lang, 8), sentence(lang, 8))
-		}
-		writeArticle(tb, dir, fmt.Sprintf("%s/gen/a%05d.md", lang, i/2), b.String())
-	}
+	kbtest.Generate(tb, "../articles", dir, n)
 }
 
 func benchBuild(b *testing.B, dir string) {

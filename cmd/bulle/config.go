@@ -14,6 +14,10 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/bulle-help/bulle/bot"
+	"github.com/bulle-help/bulle/escalation"
+	"github.com/bulle-help/bulle/widget"
 )
 
 // DefaultConfigPath is the config file read when neither --config nor
@@ -37,11 +41,23 @@ type Config struct {
 		Level  string `toml:"level"`
 		Format string `toml:"format"`
 	} `toml:"log"`
-	Search struct {
-		// Threshold is the score under which the bot does not answer from
-		// an article (used by bot/, not yet by serve).
+	Bot struct {
+		// Threshold is the confidence, from 0 to 1, under which the bot
+		// offers a person instead of answering from an article.
 		Threshold float64 `toml:"threshold"`
-	} `toml:"search"`
+		// ClarifyRatio: when the second article scores at least this share
+		// of the first, the bot asks which one the visitor means.
+		ClarifyRatio float64 `toml:"clarify_ratio"`
+	} `toml:"bot"`
+	Hours  escalation.HoursConfig `toml:"hours"`
+	Widget struct {
+		// AllowedOrigins are the sites, as scheme://host[:port], whose pages
+		// may open the assistant's WebSocket. The help center's own origin
+		// is always allowed.
+		AllowedOrigins []string `toml:"allowed_origins"`
+		// MaxFrameBytes bounds one frame from a visitor's bubble.
+		MaxFrameBytes int `toml:"max_frame_bytes"`
+	} `toml:"widget"`
 	SMTP struct {
 		Host     string `toml:"host"`
 		Port     int    `toml:"port"`
@@ -61,9 +77,11 @@ func DefaultConfig() Config {
 	c.Langs = []string{"en", "fr"}
 	c.Log.Level = "info"
 	c.Log.Format = "text"
-	// 0.35 keeps the bot from quoting articles that share only one common
-	// word with the question; to be re-measured on the eval sets.
-	c.Search.Threshold = 0.35
+	c.Bot.Threshold = bot.DefaultThreshold
+	c.Bot.ClarifyRatio = bot.DefaultClarifyRatio
+	c.Hours = escalation.DefaultHours()
+	c.Widget.AllowedOrigins = []string{}
+	c.Widget.MaxFrameBytes = widget.DefaultMaxFrameBytes
 	c.SMTP.Port = 587
 	return c
 }
@@ -117,12 +135,30 @@ func ApplyEnv(c *Config, getenv func(string) string) error {
 			c.Langs = append(c.Langs, strings.TrimSpace(l))
 		}
 	}
-	if v := getenv("BULLE_SEARCH_THRESHOLD"); v != "" {
+	if v := getenv("BULLE_BOT_THRESHOLD"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil {
-			return fmt.Errorf("BULLE_SEARCH_THRESHOLD=%q: not a number", v)
+			return fmt.Errorf("BULLE_BOT_THRESHOLD=%q: not a number", v)
 		}
-		c.Search.Threshold = f
+		c.Bot.Threshold = f
+	}
+	if v := getenv("BULLE_HOURS_TIMEZONE"); v != "" {
+		c.Hours.Timezone = v
+	}
+	if v := getenv("BULLE_WIDGET_ALLOWED_ORIGINS"); v != "" {
+		c.Widget.AllowedOrigins = nil
+		for _, o := range strings.Split(v, ",") {
+			if o = strings.TrimSpace(o); o != "" {
+				c.Widget.AllowedOrigins = append(c.Widget.AllowedOrigins, o)
+			}
+		}
+	}
+	if v := getenv("BULLE_WIDGET_MAX_FRAME_BYTES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("BULLE_WIDGET_MAX_FRAME_BYTES=%q: not a whole number", v)
+		}
+		c.Widget.MaxFrameBytes = n
 	}
 	if v := getenv("BULLE_SMTP_PORT"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -184,8 +220,25 @@ func (c Config) Validate() error {
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		bad("log.format %q: want text or json", c.Log.Format)
 	}
-	if t := c.Search.Threshold; math.IsNaN(t) || t < 0 || t > 1 {
-		bad("search.threshold %v: want a number from 0 to 1", t)
+	if t := c.Bot.Threshold; math.IsNaN(t) || t < 0 || t > 1 {
+		bad("bot.threshold %v: want a number from 0 to 1", t)
+	}
+	if r := c.Bot.ClarifyRatio; math.IsNaN(r) || r < 0 || r > 1 {
+		bad("bot.clarify_ratio %v: want a number from 0 to 1", r)
+	}
+	if _, err := escalation.NewSchedule(c.Hours); err != nil {
+		bad("%v", err)
+	}
+	for _, o := range c.Widget.AllowedOrigins {
+		if _, err := widget.ParseOrigin(o); err != nil {
+			bad("widget.allowed_origins: %v", err)
+		}
+	}
+	// 1 KiB still fits a 250-character message in any script; 1 MiB is
+	// far past any question and would let one visitor make the server
+	// buffer megabytes per frame.
+	if n := c.Widget.MaxFrameBytes; n < 1<<10 || n > 1<<20 {
+		bad("widget.max_frame_bytes %d: want 1024 to 1048576", n)
 	}
 	if c.SMTP.Port < 0 || c.SMTP.Port > 65535 {
 		bad("smtp.port %d: want a number from 0 to 65535", c.SMTP.Port)
@@ -244,7 +297,11 @@ func (c Config) LogValue() slog.Value {
 		slog.String("langs", strings.Join(c.Langs, ",")),
 		slog.String("log_level", c.Log.Level),
 		slog.String("log_format", c.Log.Format),
-		slog.Float64("search_threshold", c.Search.Threshold),
+		slog.Float64("bot_threshold", c.Bot.Threshold),
+		slog.Float64("bot_clarify_ratio", c.Bot.ClarifyRatio),
+		slog.String("hours_timezone", c.Hours.Timezone),
+		slog.String("widget_allowed_origins", strings.Join(c.Widget.AllowedOrigins, ",")),
+		slog.Int("widget_max_frame_bytes", c.Widget.MaxFrameBytes),
 		slog.String("smtp_host", c.SMTP.Host),
 		slog.Int("smtp_port", c.SMTP.Port),
 		slog.String("smtp_username", c.SMTP.Username),

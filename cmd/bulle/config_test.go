@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/bulle-help/bulle/bot"
 )
 
 // writeConfig writes a TOML config file and returns its path.
@@ -38,7 +40,7 @@ func TestConfigPrecedence(t *testing.T) {
 addr = "127.0.0.1:1111"
 data_dir = "/from/file"
 default_lang = "fr"
-[search]
+[bot]
 threshold = 0.5
 `)
 	tests := []struct {
@@ -50,17 +52,17 @@ threshold = 0.5
 		wantLang  string
 		wantThres float64
 	}{
-		{"defaults", nil, nil, "127.0.0.1:8080", "./data", "en", 0.35},
+		{"defaults", nil, nil, "127.0.0.1:8080", "./data", "en", bot.DefaultThreshold},
 		{"file over defaults", []string{"--config", file}, nil, "127.0.0.1:1111", "/from/file", "fr", 0.5},
 		{"config file named by env", nil, map[string]string{"BULLE_CONFIG": file}, "127.0.0.1:1111", "/from/file", "fr", 0.5},
 		{"env over file", []string{"--config", file},
-			map[string]string{"BULLE_ADDR": "127.0.0.1:2222", "BULLE_DEFAULT_LANG": "en", "BULLE_SEARCH_THRESHOLD": "0.7"},
+			map[string]string{"BULLE_ADDR": "127.0.0.1:2222", "BULLE_DEFAULT_LANG": "en", "BULLE_BOT_THRESHOLD": "0.7"},
 			"127.0.0.1:2222", "/from/file", "en", 0.7},
 		{"flag over env and file", []string{"--config", file, "--addr", "127.0.0.1:3333", "--data", "/from/flag"},
 			map[string]string{"BULLE_ADDR": "127.0.0.1:2222", "BULLE_DATA": "/from/env"},
 			"127.0.0.1:3333", "/from/flag", "fr", 0.5},
 		{"flag given with its default value still wins", []string{"--addr", "127.0.0.1:8080"},
-			map[string]string{"BULLE_ADDR": "127.0.0.1:2222"}, "127.0.0.1:8080", "./data", "en", 0.35},
+			map[string]string{"BULLE_ADDR": "127.0.0.1:2222"}, "127.0.0.1:8080", "./data", "en", bot.DefaultThreshold},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -68,9 +70,9 @@ threshold = 0.5
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.Addr != tt.wantAddr || c.DataDir != tt.wantData || c.DefaultLang != tt.wantLang || c.Search.Threshold != tt.wantThres {
+			if c.Addr != tt.wantAddr || c.DataDir != tt.wantData || c.DefaultLang != tt.wantLang || c.Bot.Threshold != tt.wantThres {
 				t.Errorf("got addr %s, data %s, lang %s, threshold %v; want %s, %s, %s, %v",
-					c.Addr, c.DataDir, c.DefaultLang, c.Search.Threshold, tt.wantAddr, tt.wantData, tt.wantLang, tt.wantThres)
+					c.Addr, c.DataDir, c.DefaultLang, c.Bot.Threshold, tt.wantAddr, tt.wantData, tt.wantLang, tt.wantThres)
 			}
 		})
 	}
@@ -136,8 +138,8 @@ func TestConfigValidate(t *testing.T) {
 		{"no langs", func(c *Config) { c.Langs = nil }, "langs is empty"},
 		{"lang twice", func(c *Config) { c.Langs = []string{"en", "en"} }, "twice"},
 		{"default lang not in langs", func(c *Config) { c.Langs = []string{"fr"} }, `default_lang "en" is not in langs`},
-		{"threshold above 1", func(c *Config) { c.Search.Threshold = 1.5 }, "search.threshold"},
-		{"threshold below 0", func(c *Config) { c.Search.Threshold = -0.1 }, "search.threshold"},
+		{"threshold above 1", func(c *Config) { c.Bot.Threshold = 1.5 }, "bot.threshold"},
+		{"threshold below 0", func(c *Config) { c.Bot.Threshold = -0.1 }, "bot.threshold"},
 		{"base url https", func(c *Config) { c.BaseURL = "https://help.example.com" }, ""},
 		{"base url without scheme", func(c *Config) { c.BaseURL = "help.example.com" }, "base_url"},
 		{"base url ftp", func(c *Config) { c.BaseURL = "ftp://help.example.com" }, "base_url"},
@@ -164,7 +166,7 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestConfigEnvErrors(t *testing.T) {
-	for name, value := range map[string]string{"BULLE_SEARCH_THRESHOLD": "high", "BULLE_SMTP_PORT": "25a"} {
+	for name, value := range map[string]string{"BULLE_BOT_THRESHOLD": "high", "BULLE_SMTP_PORT": "25a"} {
 		_, _, err := loadArgs(nil, env(map[string]string{name: value}))
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s=%s: got %v, want an error naming the variable", name, value, err)

@@ -12,12 +12,19 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/bulle-help/bulle/bot"
 	"github.com/bulle-help/bulle/escalation"
 	"github.com/bulle-help/bulle/kb"
+	"github.com/bulle-help/bulle/widget"
 )
 
-// The store records article votes for the help-center pages.
-var _ kb.VoteStore = (*escalation.Store)(nil)
+// The store records article votes for the help-center pages and the
+// bubble's conversations; the bot searches the knowledge base.
+var (
+	_ kb.VoteStore         = (*escalation.Store)(nil)
+	_ widget.Conversations = (*escalation.Store)(nil)
+	_ bot.Searcher         = (*kb.Base)(nil)
+)
 
 // shutdownTimeout bounds how long Close waits for in-flight requests.
 const shutdownTimeout = 10 * time.Second
@@ -36,6 +43,7 @@ type Main struct {
 
 	store       *escalation.Store
 	base        *kb.Base
+	widget      *widget.Widget
 	ln          net.Listener
 	server      *http.Server
 	cancelBase  context.CancelFunc // ends the server's BaseContext
@@ -136,6 +144,21 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	e.GET("/healthz", healthz(log, m.store, func() int { return m.base.Corpus().Len() }))
 	kb.NewSite(m.base, m.store, kb.SiteOptions{Name: "Bulle", SecureCookies: cfg.SecureCookies()}).Register(e)
 
+	botCfg := bot.DefaultConfig()
+	botCfg.Threshold, botCfg.ClarifyRatio = cfg.Bot.Threshold, cfg.Bot.ClarifyRatio
+	m.widget, err = widget.New(m.store, bot.New(m.base, newChatHours(cfg), botCfg), widget.Options{
+		AllowedOrigins: cfg.Widget.AllowedOrigins,
+		BaseURL:        cfg.BaseURL,
+		MaxFrameBytes:  cfg.Widget.MaxFrameBytes,
+		Langs:          cfg.Langs,
+		DefaultLang:    cfg.DefaultLang,
+		Logger:         log,
+	})
+	if err != nil {
+		return err
+	}
+	m.widget.Register(e)
+
 	if m.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
@@ -203,6 +226,16 @@ func (m *Main) Close() error {
 		}
 		<-m.serveDone
 		m.server = nil
+	}
+	if m.widget != nil {
+		// The base context is cancelled, so every bubble's WebSocket is
+		// closing; wait for their handlers before closing the store.
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		if err := m.widget.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		m.widget = nil
 	}
 	if m.cancelWatch != nil {
 		m.cancelWatch()

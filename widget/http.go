@@ -1,0 +1,95 @@
+package widget
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+)
+
+//go:embed static/widget.js static/demo.html
+var staticFS embed.FS
+
+// scriptMaxAge is how long browsers may keep widget.js without asking
+// again. Sites embed a fixed URL, so it must stay short for a new version
+// to reach them; the ETag makes the re-check cheap.
+const scriptMaxAge = 300
+
+// asset is an embedded file with the checksum its ETag is made from.
+type asset struct {
+	data []byte
+	etag string
+}
+
+func newAsset(name string) asset {
+	data, err := staticFS.ReadFile(name)
+	if err != nil {
+		panic(err) // embedded at build time: cannot fail
+	}
+	sum := sha256.Sum256(data)
+	return asset{data: data, etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
+}
+
+// demoTemplate is parsed once; it holds no mutable state.
+var demoTemplate = template.Must(template.ParseFS(staticFS, "static/demo.html"))
+
+// Register mounts the bubble script, the visitor WebSocket and the demo
+// page on e.
+func (w *Widget) Register(e *echo.Echo) {
+	js := newAsset("static/widget.js")
+	e.Match([]string{http.MethodGet, http.MethodHead}, "/widget.js", func(c echo.Context) error {
+		return serveScript(c, js)
+	})
+	e.GET("/widget/ws", w.handleWS)
+	e.Match([]string{http.MethodGet, http.MethodHead}, "/demo", w.handleDemo)
+}
+
+// serveScript sends widget.js with a checksum ETag.
+func serveScript(c echo.Context, a asset) error {
+	h := c.Response().Header()
+	h.Set("ETag", a.etag)
+	h.Set("Cache-Control", fmt.Sprintf("public, max-age=%d", scriptMaxAge))
+	// Other sites load it; let them even when they isolate themselves (COEP).
+	h.Set("Cross-Origin-Resource-Policy", "cross-origin")
+	if inm := c.Request().Header.Get("If-None-Match"); inm != "" && strings.Contains(inm, a.etag) {
+		return c.NoContent(http.StatusNotModified)
+	}
+	return c.Blob(http.StatusOK, "application/javascript; charset=utf-8", a.data)
+}
+
+// hostPattern is what a Host header may look like to be written into the
+// demo page's CSP: a name or address and a port, nothing that could end the
+// directive.
+var hostPattern = regexp.MustCompile(`^[A-Za-z0-9.\-\[\]:]+$`)
+
+// handleDemo serves a page about a fictitious shop that embeds the bubble
+// with its one script line, in the language of ?lang= (French by default).
+func (w *Widget) handleDemo(c echo.Context) error {
+	lang := c.QueryParam("lang")
+	if lang != "en" {
+		lang = "fr"
+	}
+	var buf bytes.Buffer
+	if err := demoTemplate.Execute(&buf, map[string]string{"Lang": lang}); err != nil {
+		return fmt.Errorf("widget: demo page: %w", err)
+	}
+	h := c.Response().Header()
+	// The demo page's own policy: its script from here, the socket to here
+	// (named with ws:/wss: because older browsers do not count them as
+	// 'self'), inline styles for the page itself.
+	connect := "'self'"
+	if host := c.Request().Host; hostPattern.MatchString(host) {
+		connect += " ws://" + host + " wss://" + host
+	}
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; connect-src "+connect+
+		"; style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
+	h.Set("Cache-Control", "no-cache")
+	return c.HTMLBlob(http.StatusOK, buf.Bytes())
+}

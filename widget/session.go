@@ -1,0 +1,410 @@
+package widget
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/bulle-help/bulle/bot"
+	"github.com/bulle-help/bulle/escalation"
+	"golang.org/x/time/rate"
+)
+
+// maxLimitedInARow is how many rate-limited frames in a row a connection
+// may send before it is closed: a person retrying gets many chances, a
+// script flooding the server does not keep it busy writing error frames.
+const maxLimitedInARow = 50
+
+// pageSize is how many messages a flush reads from the store at a time.
+const pageSize = 100
+
+// errFlood ends a connection that keeps sending past the rate limit.
+var errFlood = errors.New("widget: too many frames past the rate limit")
+
+// Sender writes one frame to the visitor; it returns an error when the
+// connection is gone.
+type Sender func(ctx context.Context, frame any) error
+
+// Input is one frame read from the visitor.
+type Input struct {
+	Data     []byte
+	Binary   bool      // a binary frame, which the protocol does not use
+	Oversize bool      // over MaxFrameBytes: Data is empty
+	At       time.Time // when it was read, to measure answer latency
+}
+
+// Session is one visitor connection: it turns the visitor's frames into
+// stored messages and bot replies, and sends the conversation's messages
+// in seq order, each once. It knows nothing of HTTP or sockets.
+type Session struct {
+	w       *Widget
+	send    Sender
+	origin  string
+	limiter *rate.Limiter
+	limited int // rate-limited frames in a row
+
+	// notify is signalled by the hub when another session of the same
+	// conversation stored a message; the connection then calls Flush.
+	notify chan struct{}
+
+	mu     sync.Mutex // serialises sends of stored messages; guards the fields below
+	conv   *escalation.Conversation
+	lang   string
+	cursor int64 // the last seq sent to this visitor
+}
+
+// NewSession starts a session for a visitor whose page has the given
+// origin, sending frames with send.
+func (w *Widget) NewSession(origin string, send Sender) *Session {
+	return &Session{w: w, send: send, origin: origin,
+		limiter: rate.NewLimiter(rate.Limit(w.opt.Rate), w.opt.Burst),
+		notify:  make(chan struct{}, 1)}
+}
+
+// Notified is signalled when the conversation has new messages to Flush.
+func (s *Session) Notified() <-chan struct{} { return s.notify }
+
+// Close unsubscribes the session from its conversation.
+func (s *Session) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conv != nil {
+		s.w.hub.unsubscribe(s.conv.ID, s)
+	}
+}
+
+// Handle acts on one frame. It returns an error only when the connection
+// must end: the visitor is gone, or floods the server. Everything else is
+// answered with an error frame and the session carries on.
+func (s *Session) Handle(ctx context.Context, in Input) error {
+	if in.At.IsZero() {
+		in.At = time.Now()
+	}
+	if !s.limiter.AllowN(in.At, 1) {
+		s.limited++
+		if s.limited >= maxLimitedInARow {
+			return errFlood
+		}
+		return s.fail(ctx, errFrame(CodeRateLimited, fmt.Sprintf("more than %g frames a second; wait and resend", s.w.opt.Rate)))
+	}
+	s.limited = 0
+	switch {
+	case in.Oversize:
+		return s.fail(ctx, errFrame(CodeTooLarge, fmt.Sprintf("frame over %d bytes", s.w.opt.MaxFrameBytes)))
+	case in.Binary:
+		return s.fail(ctx, errFrame(CodeBadFrame, "send text frames of JSON"))
+	}
+	var f inFrame
+	if err := json.Unmarshal(in.Data, &f); err != nil {
+		return s.fail(ctx, errFrame(CodeBadJSON, "frame is not a JSON object with fields of the right types"))
+	}
+	if f.Type != typeHello && f.Type != typePing && s.conversation() == nil {
+		return s.fail(ctx, errFrame(CodeNoHello, "send hello first"))
+	}
+	switch f.Type {
+	case typeHello:
+		return s.hello(ctx, f)
+	case typeMessage:
+		return s.message(ctx, f, in.At)
+	case typeVote:
+		return s.vote(ctx, f)
+	case typePerson:
+		return s.person(ctx, f)
+	case typePing:
+		return s.send(ctx, pongFrame{Type: typePong})
+	}
+	return s.fail(ctx, errFrame(CodeBadFrame, fmt.Sprintf("unknown frame type %q", f.Type)))
+}
+
+func (s *Session) conversation() *escalation.Conversation {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conv
+}
+
+// hello starts a conversation, or resumes the one the token opens and sends
+// every message after last_seq.
+func (s *Session) hello(ctx context.Context, f inFrame) error {
+	if s.conversation() != nil {
+		return s.fail(ctx, errFrame(CodeBadFrame, "hello was already sent on this connection"))
+	}
+	if f.LastSeq < 0 {
+		return s.fail(ctx, errFrame(CodeBadFrame, "last_seq must not be negative"))
+	}
+	lang := s.w.lang(f.Lang)
+	var conv escalation.Conversation
+	token, resumed, reset := f.Token, f.Token != "", false
+	var err error
+	if !resumed {
+		conv, token, err = s.w.store.CreateConversation(ctx, lang, s.origin)
+		if err != nil {
+			return s.internal(ctx, "create conversation", err)
+		}
+		f.LastSeq = 0
+		s.w.log.Info("conversation started", "conversation_id", conv.ID, "lang", lang, "origin", s.origin)
+	} else {
+		conv, err = s.w.store.ConversationByToken(ctx, f.Token)
+		if escalation.ErrorCode(err) == escalation.ENOTFOUND {
+			// Never start a new conversation in the old one's place: the
+			// visitor's page decides, by sending a hello without token.
+			return s.fail(ctx, errFrame(CodeBadToken, "this token opens no conversation; send hello without a token to start a new one"))
+		} else if err != nil {
+			return s.internal(ctx, "resume conversation", err)
+		}
+		// A visitor holding more than the server has (a database restored
+		// from an older backup) must drop its copy and take the server's.
+		if f.LastSeq > conv.LastSeq {
+			f.LastSeq, reset = 0, true
+		}
+	}
+	s.mu.Lock()
+	s.conv, s.lang, s.cursor = &conv, lang, f.LastSeq
+	s.mu.Unlock()
+	s.w.hub.subscribe(conv.ID, s)
+	welcome := welcomeFrame{Type: typeWelcome, Token: token, Resumed: resumed, Reset: reset,
+		Conversation: conversationInfo{ID: conv.ID, Lang: conv.Lang, LastSeq: conv.LastSeq, CreatedAt: conv.CreatedAt}}
+	if err := s.send(ctx, welcome); err != nil {
+		return err
+	}
+	return s.Flush(ctx)
+}
+
+// message stores a visitor message, acknowledges it, then stores and sends
+// the bot's reply. A resend (same client_id) is acknowledged with the
+// original seq; it is answered again only if its reply was never stored.
+func (s *Session) message(ctx context.Context, f inFrame, at time.Time) error {
+	if !validClientID(f.ClientID) {
+		return s.fail(ctx, errFrame(CodeBadFrame, "client_id must be 1 to 64 letters, digits, - or _"))
+	}
+	text := strings.TrimSpace(f.Text)
+	if text == "" {
+		return s.fail(ctx, errorFrame{Type: typeError, Code: CodeBadFrame, Message: "text is empty", ClientID: f.ClientID})
+	}
+	if n := utf8.RuneCountInString(text); n > s.w.opt.MaxTextRunes {
+		return s.fail(ctx, errorFrame{Type: typeError, Code: CodeTooLong, ClientID: f.ClientID,
+			Message: fmt.Sprintf("message of %d characters; at most %d", n, s.w.opt.MaxTextRunes)})
+	}
+	s.mu.Lock()
+	conv := *s.conv
+	msg, created, err := s.w.store.AppendMessage(ctx, escalation.NewMessage{ConversationID: conv.ID,
+		Role: escalation.RoleVisitor, ClientID: f.ClientID, Kind: "text", Body: text})
+	if err != nil {
+		s.mu.Unlock()
+		return s.internalFor(ctx, f.ClientID, "store visitor message", err)
+	}
+	// The ack goes out only now that the message is committed, and before
+	// its message frame, both under mu so no other flush slips in between.
+	err = s.send(ctx, ackFrame{Type: typeAck, ClientID: f.ClientID, Seq: msg.Seq})
+	if err == nil {
+		err = s.flushLocked(ctx)
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if created {
+		s.w.hub.publish(conv.ID, s)
+	} else if _, answered, err := s.w.store.ReplyTo(ctx, conv.ID, msg.Seq); err != nil {
+		return s.internalFor(ctx, f.ClientID, "find reply", err)
+	} else if answered {
+		return nil // the reply is stored; the visitor has it or gets it on resume
+	}
+	return s.reply(ctx, conv.ID, msg, at)
+}
+
+// reply asks the bot about a stored visitor message, stores its decision as
+// the reply, and sends it.
+func (s *Session) reply(ctx context.Context, convID int64, q escalation.Message, at time.Time) error {
+	d, err := s.w.bot.Reply(ctx, bot.Turn{Text: q.Body, Lang: s.turnLang()})
+	if err != nil {
+		s.w.log.Error("bot reply failed", "conversation_id", convID, "seq", q.Seq, "err", err)
+		return s.fail(ctx, errorFrame{Type: typeError, Code: CodeUnavailable, ClientID: q.ClientID,
+			Message: "the assistant could not answer; resend the message to try again"})
+	}
+	m, err := s.store(ctx, convID, q.Seq, d)
+	if err != nil {
+		return s.internalFor(ctx, q.ClientID, "store bot reply", err)
+	}
+	attrs := []any{"conversation_id", convID, "seq", m.Seq, "kind", d.Kind, "lang", d.Lang, "confidence", d.Confidence}
+	if d.Article != nil {
+		attrs = append(attrs, "article", d.Article.Lang+"/"+d.Article.ID)
+	}
+	s.w.log.Info("bot reply", attrs...)
+	if err := s.Flush(ctx); err != nil {
+		return err
+	}
+	if s.w.opt.AnswerLatency != nil {
+		s.w.opt.AnswerLatency(time.Since(at))
+	}
+	return nil
+}
+
+// store records a bot decision as a message replying to replyTo (0: none).
+func (s *Session) store(ctx context.Context, convID, replyTo int64, d bot.Decision) (escalation.Message, error) {
+	body, err := json.Marshal(d)
+	if err != nil {
+		return escalation.Message{}, fmt.Errorf("widget: encode decision: %w", err)
+	}
+	m, created, err := s.w.store.AppendMessage(ctx, escalation.NewMessage{ConversationID: convID,
+		Role: escalation.RoleBot, ReplyTo: replyTo, Kind: string(d.Kind), Body: string(body)})
+	if err != nil {
+		return escalation.Message{}, err
+	}
+	if created {
+		s.w.hub.publish(convID, s)
+	}
+	return m, nil
+}
+
+// vote records whether an answer helped; after two unhelpful answers in a
+// row the bot hands the visitor to a person.
+func (s *Session) vote(ctx context.Context, f inFrame) error {
+	if f.Seq <= 0 || f.Helpful == nil {
+		return s.fail(ctx, errFrame(CodeBadFrame, "vote needs seq and helpful"))
+	}
+	convID := s.conversation().ID
+	changed, err := s.w.store.RecordAnswerVote(ctx, convID, f.Seq, *f.Helpful)
+	if escalation.ErrorCode(err) == escalation.ENOTFOUND {
+		return s.fail(ctx, errorFrame{Type: typeError, Code: CodeBadVote, Seq: f.Seq, Message: "no bot answer has this seq"})
+	} else if err != nil {
+		return s.internal(ctx, "record answer vote", err)
+	}
+	if err := s.send(ctx, votedFrame{Type: typeVoted, Seq: f.Seq, Helpful: *f.Helpful}); err != nil {
+		return err
+	}
+	if !changed || *f.Helpful {
+		return nil
+	}
+	streak, err := s.w.store.UnhelpfulStreak(ctx, convID)
+	if err != nil {
+		return s.internal(ctx, "unhelpful streak", err)
+	}
+	d, ok := s.w.bot.Unhelpful(ctx, s.turnLang(), streak)
+	if !ok {
+		return nil
+	}
+	m, err := s.store(ctx, convID, 0, d)
+	if err != nil {
+		return s.internal(ctx, "store hand-off", err)
+	}
+	s.w.log.Info("bot reply", "conversation_id", convID, "seq", m.Seq, "kind", d.Kind, "lang", d.Lang, "unhelpful_streak", streak)
+	return s.Flush(ctx)
+}
+
+// person records that the visitor asked for a person. Live chat and tickets
+// are not there yet, so the reply says what will happen, and no more.
+func (s *Session) person(ctx context.Context, f inFrame) error {
+	if f.Channel != string(bot.ChannelChat) && f.Channel != string(bot.ChannelEmail) {
+		return s.fail(ctx, errFrame(CodeBadFrame, `channel must be "chat" or "email"`))
+	}
+	if f.ClientID != "" && !validClientID(f.ClientID) {
+		return s.fail(ctx, errFrame(CodeBadFrame, "client_id must be 1 to 64 letters, digits, - or _"))
+	}
+	convID := s.conversation().ID
+	body, _ := json.Marshal(systemBody{Text: personText(s.turnLang(), f.Channel), Channel: f.Channel})
+	m, created, err := s.w.store.AppendMessage(ctx, escalation.NewMessage{ConversationID: convID,
+		Role: escalation.RoleSystem, ClientID: f.ClientID, Kind: "person_request", Body: string(body)})
+	if err != nil {
+		return s.internalFor(ctx, f.ClientID, "store person request", err)
+	}
+	if created {
+		s.w.log.Info("person requested", "conversation_id", convID, "seq", m.Seq, "channel", f.Channel)
+		s.w.hub.publish(convID, s)
+	}
+	if f.ClientID != "" {
+		if err := s.send(ctx, ackFrame{Type: typeAck, ClientID: f.ClientID, Seq: m.Seq}); err != nil {
+			return err
+		}
+	}
+	return s.Flush(ctx)
+}
+
+// Flush sends the stored messages the visitor has not been sent yet, in
+// seq order.
+func (s *Session) Flush(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.flushLocked(ctx)
+}
+
+func (s *Session) flushLocked(ctx context.Context) error {
+	if s.conv == nil {
+		return nil
+	}
+	for {
+		msgs, err := s.w.store.MessagesAfter(ctx, s.conv.ID, s.cursor, pageSize)
+		if err != nil {
+			s.w.log.Error("read messages", "conversation_id", s.conv.ID, "err", err)
+			return s.send(ctx, errFrame(CodeInternal, "Internal error."))
+		}
+		for _, m := range msgs {
+			if err := s.send(ctx, frameOf(m)); err != nil {
+				return err
+			}
+			s.cursor = m.Seq
+		}
+		if len(msgs) < pageSize {
+			return nil
+		}
+	}
+}
+
+func (s *Session) turnLang() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lang
+}
+
+// fail sends an error frame; the session goes on.
+func (s *Session) fail(ctx context.Context, f errorFrame) error { return s.send(ctx, f) }
+
+// internal logs a server failure and tells the visitor no more than that.
+func (s *Session) internal(ctx context.Context, action string, err error) error {
+	return s.internalFor(ctx, "", action, err)
+}
+
+func (s *Session) internalFor(ctx context.Context, clientID, action string, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err() // shutting down or gone: nothing to tell
+	}
+	attrs := []any{"action", action, "err", err}
+	if c := s.conversation(); c != nil {
+		attrs = append(attrs, "conversation_id", c.ID)
+	}
+	s.w.log.Error("widget failure", attrs...)
+	return s.send(ctx, errorFrame{Type: typeError, Code: CodeInternal, Message: "Internal error.", ClientID: clientID})
+}
+
+// validClientID accepts the ids the bubble makes (UUIDs) and the like.
+func validClientID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// personText is the system message recording a request for a person. It
+// promises nothing the product does not do yet: no agent is live, and the
+// reply comes later.
+func personText(lang, channel string) string {
+	fr := lang == "fr"
+	switch {
+	case channel == string(bot.ChannelChat) && fr:
+		return "Votre demande de discuter avec une personne est enregistrée. Personne n'est connecté en direct pour l'instant : une personne de l'équipe vous répondra dans cette conversation."
+	case channel == string(bot.ChannelChat):
+		return "Your request to chat with a person is recorded. Nobody is connected live right now: a person from the team will reply in this conversation."
+	case fr:
+		return "Votre demande est enregistrée. Une personne de l'équipe vous répondra dans cette conversation ; gardez cette page ou revenez-y pour lire sa réponse."
+	}
+	return "Your request is recorded. A person from the team will reply in this conversation; keep this page or come back to it to read the reply."
+}

@@ -1,0 +1,621 @@
+/*
+ * Bulle: the assistant bubble. A site embeds it with one line:
+ *
+ *   <script src="https://help.example.com/widget.js" data-lang="fr" async></script>
+ *
+ * The script learns the server from its own src and the language from
+ * data-lang. Everything it draws lives in a shadow root, so the page's
+ * styles and the bubble's cannot touch each other. Every piece of text that
+ * comes from the server or the visitor is inserted with textContent.
+ * The WebSocket protocol is described in docs/protocol.md.
+ */
+(function () {
+  "use strict";
+
+  var script = document.currentScript;
+  if (!script) {
+    var found = document.querySelectorAll('script[src$="widget.js"], script[src*="widget.js?"]');
+    script = found[found.length - 1];
+  }
+  if (!script || !script.src || window.__bulleWidget) return;
+  window.__bulleWidget = true; // one bubble per page, even if embedded twice
+
+  var server = new URL(script.src, location.href);
+  var ORIGIN = server.origin;
+  var WS_URL = (server.protocol === "https:" ? "wss://" : "ws://") + server.host + "/widget/ws";
+  var LANG = (script.getAttribute("data-lang") || document.documentElement.lang || "en").slice(0, 2).toLowerCase();
+  if (LANG !== "fr") LANG = "en";
+  var MAX_TEXT = 2000; // the server's limit, in characters
+  var KEPT = 200; // messages kept in localStorage to redraw the conversation
+  var KEY = "bulle:" + ORIGIN; // one conversation per help center
+
+  var STRINGS = {
+    fr: {
+      open: "Ouvrir l'assistant",
+      close: "Fermer l'assistant",
+      title: "Assistant",
+      subtitle: "Réponses tirées du centre d'aide",
+      hello: "Bonjour ! Posez-moi votre question, je cherche dans le centre d'aide.",
+      label: "Votre question",
+      placeholder: "Posez votre question…",
+      send: "Envoyer",
+      englishOnly: "Cet article n'est disponible qu'en anglais",
+      related: "Voir aussi :",
+      helpful: "Cette réponse m'a aidé",
+      unhelpful: "Cette réponse ne m'a pas aidé",
+      chat: "Discuter avec une personne",
+      email: "Écrire un e-mail",
+      pointer: "Où trouver de l'aide",
+      connecting: "Connexion…",
+      offline: "Connexion perdue, nouvelle tentative…",
+      sending: "Envoi…",
+      retry: "Réessayer",
+      too_long: "Votre message est trop long : 2 000 caractères au plus.",
+      rate_limited: "Vous allez un peu vite : nouvel essai dans un instant.",
+      bad_token: "Votre conversation précédente est introuvable : une nouvelle commence.",
+      unavailable: "L'assistant n'a pas pu répondre.",
+      error: "Une erreur est survenue. Réessayez dans un instant."
+    },
+    en: {
+      open: "Open the assistant",
+      close: "Close the assistant",
+      title: "Assistant",
+      subtitle: "Answers from the help center",
+      hello: "Hello! Ask me your question and I'll look in the help center.",
+      label: "Your question",
+      placeholder: "Ask your question…",
+      send: "Send",
+      englishOnly: "This article is only available in English",
+      related: "See also:",
+      helpful: "This answer helped",
+      unhelpful: "This answer did not help",
+      chat: "Chat with a person",
+      email: "Send an email",
+      pointer: "Where to get help",
+      connecting: "Connecting…",
+      offline: "Connection lost, trying again…",
+      sending: "Sending…",
+      retry: "Try again",
+      too_long: "Your message is too long: 2,000 characters at most.",
+      rate_limited: "You're going a bit fast: trying again in a moment.",
+      bad_token: "Your previous conversation could not be found: a new one starts.",
+      unavailable: "The assistant could not answer.",
+      error: "Something went wrong. Try again in a moment."
+    }
+  };
+  var T = STRINGS[LANG];
+
+  var CSS = [
+    ":host { all: initial; }",
+    "* { box-sizing: border-box; }",
+    ".root { font: 15px/1.45 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; color: #1f2328; }",
+    ".bubble { position: fixed; right: 20px; bottom: 20px; z-index: 2147483000; width: 58px; height: 58px;",
+    "  border: 0; border-radius: 50%; background: #3451b2; color: #fff; cursor: pointer;",
+    "  box-shadow: 0 4px 14px rgba(0,0,0,.25); display: flex; align-items: center; justify-content: center; }",
+    ".bubble:hover { background: #2a4196; }",
+    ".bubble:focus-visible, button:focus-visible, a:focus-visible, textarea:focus-visible { outline: 3px solid #f5a623; outline-offset: 2px; }",
+    ".bubble svg { width: 28px; height: 28px; fill: currentColor; }",
+    ".panel { position: fixed; right: 20px; bottom: 90px; z-index: 2147483001; width: 370px;",
+    "  height: min(580px, calc(100vh - 110px)); display: flex; flex-direction: column; background: #fff;",
+    "  border-radius: 14px; box-shadow: 0 8px 30px rgba(0,0,0,.28); overflow: hidden; }",
+    ".panel[hidden] { display: none; }",
+    "header { background: #3451b2; color: #fff; padding: 12px 14px; display: flex; align-items: center; gap: 8px; }",
+    "header h2 { margin: 0; font-size: 16px; font-weight: 600; }",
+    "header p { margin: 0; font-size: 12px; opacity: .85; }",
+    "header .titles { flex: 1; }",
+    ".close { background: transparent; color: #fff; border: 0; font-size: 24px; line-height: 1; cursor: pointer; padding: 4px 8px; border-radius: 6px; }",
+    ".status { font-size: 12px; color: #6e5b00; background: #fff8db; padding: 4px 14px; }",
+    ".status:empty { display: none; }",
+    ".log { flex: 1; overflow-y: auto; padding: 12px; display: flex; flex-direction: column; gap: 10px; background: #f6f7f9; }",
+    ".msg { max-width: 88%; padding: 8px 11px; border-radius: 12px; white-space: pre-wrap; overflow-wrap: anywhere; }",
+    ".visitor { align-self: flex-end; background: #3451b2; color: #fff; border-bottom-right-radius: 4px; }",
+    ".visitor.pending { opacity: .6; }",
+    ".visitor.failed { background: #b42318; }",
+    ".bot, .agent { align-self: flex-start; background: #fff; border: 1px solid #e1e4e8; border-bottom-left-radius: 4px; }",
+    ".system, .note { align-self: center; font-size: 13px; color: #57606a; text-align: center; max-width: 95%; }",
+    ".note.error { color: #b42318; }",
+    ".text { margin: 0; }",
+    "blockquote { margin: 8px 0; padding: 4px 10px; border-left: 3px solid #3451b2; color: #424a53; font-style: italic; }",
+    ".card { display: block; margin-top: 6px; padding: 8px 10px; border: 1px solid #d0d7de; border-radius: 8px; color: #1f2328; text-decoration: none; background: #fafbfc; }",
+    ".card:hover { border-color: #3451b2; }",
+    ".card strong { display: block; color: #3451b2; }",
+    ".card span { display: block; font-size: 13px; color: #57606a; }",
+    ".badge { display: inline-block; margin-top: 4px; font-size: 12px; background: #fff1c2; color: #6e5b00; border-radius: 4px; padding: 1px 6px; }",
+    ".related { margin-top: 6px; font-size: 13px; }",
+    ".related a { color: #3451b2; margin-right: 8px; }",
+    ".choices { display: flex; flex-direction: column; gap: 6px; margin-top: 8px; }",
+    ".choices button { text-align: left; }",
+    ".actions button, .choices button, .retry { font: inherit; font-size: 14px; border: 1px solid #3451b2; background: #fff; color: #3451b2; border-radius: 18px; padding: 6px 12px; cursor: pointer; }",
+    ".actions { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 8px; }",
+    ".actions button:disabled, .choices button:disabled { opacity: .5; cursor: default; }",
+    ".votes { display: flex; gap: 4px; margin-top: 6px; }",
+    ".votes button { border: 1px solid #d0d7de; background: #fff; color: #57606a; border-radius: 14px; cursor: pointer; padding: 3px 9px; line-height: 0; }",
+    ".votes svg { width: 15px; height: 15px; fill: currentColor; }",
+    ".votes button[aria-pressed=true] { background: #e6ecff; border-color: #3451b2; color: #3451b2; }",
+    ".pointer { display: inline-block; margin-top: 6px; color: #3451b2; }",
+    "form { display: flex; gap: 8px; padding: 10px; border-top: 1px solid #e1e4e8; background: #fff; }",
+    "textarea { flex: 1; resize: none; font: inherit; padding: 8px 10px; border: 1px solid #d0d7de; border-radius: 10px; height: 42px; max-height: 120px; }",
+    ".send { font: inherit; border: 0; background: #3451b2; color: #fff; border-radius: 10px; padding: 0 14px; cursor: pointer; }",
+    ".sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }",
+    "@media (max-width: 480px) {",
+    "  .panel { right: 0; bottom: 0; left: 0; top: 0; width: auto; height: auto; border-radius: 0; }",
+    "  .panel:not([hidden]) ~ .bubble { display: none; }",
+    "}"
+  ].join("\n");
+
+  // ---- state kept across page loads -------------------------------------
+
+  function fresh() {
+    return { token: "", lastSeq: 0, messages: [], votes: {}, pending: [], open: false };
+  }
+
+  function load() {
+    try {
+      var s = JSON.parse(localStorage.getItem(KEY) || "null");
+      if (s && typeof s === "object" && Array.isArray(s.messages) && Array.isArray(s.pending)) {
+        s.votes = s.votes && typeof s.votes === "object" ? s.votes : {};
+        s.lastSeq = typeof s.lastSeq === "number" ? s.lastSeq : 0;
+        s.token = typeof s.token === "string" ? s.token : "";
+        return s;
+      }
+    } catch (e) { /* private mode, bad JSON: start afresh */ }
+    return fresh();
+  }
+
+  function save() {
+    if (state.messages.length > KEPT) state.messages = state.messages.slice(-KEPT);
+    try { localStorage.setItem(KEY, JSON.stringify(state)); } catch (e) { /* storage full or off */ }
+  }
+
+  var state = load();
+
+  // ---- DOM helpers -------------------------------------------------------
+
+  function el(tag, attrs, children) {
+    var e = document.createElement(tag);
+    for (var k in attrs || {}) {
+      if (k === "text") e.textContent = attrs[k];
+      else if (attrs[k] !== null && attrs[k] !== undefined) e.setAttribute(k, attrs[k]);
+    }
+    (children || []).forEach(function (c) { if (c) e.appendChild(c); });
+    return e;
+  }
+
+  // link resolves a URL the server gave against the server, and keeps it
+  // only if it is http(s).
+  function link(u) {
+    try {
+      var x = new URL(u, ORIGIN);
+      if (x.protocol === "http:" || x.protocol === "https:") return x.href;
+    } catch (e) { /* not a URL */ }
+    return null;
+  }
+
+  // Icons are SVG paths, not emoji, which some systems lack fonts for.
+  var ICONS = {
+    bubble: "M12 3C6.5 3 2 6.8 2 11.5c0 2.4 1.2 4.6 3.1 6.1L4 21.5l4.6-2.3c1.1.3 2.2.5 3.4.5 5.5 0 10-3.8 10-8.5S17.5 3 12 3z",
+    up: "M1 21h4V9H1v12zm22-11c0-1.1-.9-2-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L14.17 1 7.59 7.59C7.22 7.95 7 8.45 7 9v10c0 1.1.9 2 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73v-2z",
+    down: "M15 3H6c-.83 0-1.54.5-1.84 1.22l-3.02 7.05c-.09.23-.14.47-.14.73v2c0 1.1.9 2 2 2h6.31l-.95 4.57-.03.32c0 .41.17.79.44 1.06L9.83 23l6.59-6.59c.36-.36.58-.86.58-1.41V5c0-1.1-.9-2-2-2zm4 0v12h4V3h-4z"
+  };
+
+  function icon(name) {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    var p = document.createElementNS(ns, "path");
+    p.setAttribute("d", ICONS[name]);
+    svg.appendChild(p);
+    return svg;
+  }
+
+  function newID() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    return Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
+  }
+
+  // ---- the bubble and the panel ------------------------------------------
+
+  var host = el("div", { "data-bulle": "" });
+  var root = host.attachShadow({ mode: "open" });
+  if (root.adoptedStyleSheets !== undefined && window.CSSStyleSheet) {
+    // A constructed sheet is not an inline <style>, so a strict
+    // Content-Security-Policy on the host page does not block it.
+    try {
+      var sheet = new CSSStyleSheet();
+      sheet.replaceSync(CSS);
+      root.adoptedStyleSheets = [sheet];
+    } catch (e) { root.appendChild(el("style", { text: CSS })); }
+  } else {
+    root.appendChild(el("style", { text: CSS }));
+  }
+
+  var closeBtn = el("button", { class: "close", type: "button", "aria-label": T.close, text: "×" });
+  var status = el("div", { class: "status", role: "status" });
+  var log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": T.title });
+  var input = el("textarea", { id: "bulle-input", rows: "1", maxlength: String(MAX_TEXT), placeholder: T.placeholder });
+  var form = el("form", {}, [
+    el("label", { class: "sr", for: "bulle-input", text: T.label }),
+    input,
+    el("button", { class: "send", type: "submit", text: T.send })
+  ]);
+  var panel = el("section", { class: "panel", id: "bulle-panel", role: "dialog", "aria-label": T.title, hidden: "" }, [
+    el("header", {}, [
+      el("div", { class: "titles" }, [el("h2", { text: T.title }), el("p", { text: T.subtitle })]),
+      closeBtn
+    ]),
+    status, log, form
+  ]);
+  var bubble = el("button", { class: "bubble", type: "button", "aria-label": T.open,
+    "aria-expanded": "false", "aria-controls": "bulle-panel" }, [icon("bubble")]);
+  var wrap = el("div", { class: "root", lang: LANG }, [panel, bubble]);
+  root.appendChild(wrap);
+
+  function open(focus) {
+    panel.hidden = false;
+    bubble.setAttribute("aria-expanded", "true");
+    bubble.setAttribute("aria-label", T.close);
+    state.open = true;
+    save();
+    connect();
+    scrollDown();
+    if (focus) input.focus();
+  }
+
+  function close() {
+    panel.hidden = true;
+    bubble.setAttribute("aria-expanded", "false");
+    bubble.setAttribute("aria-label", T.open);
+    state.open = false;
+    save();
+    bubble.focus();
+  }
+
+  bubble.addEventListener("click", function () { if (panel.hidden) open(true); else close(); });
+  closeBtn.addEventListener("click", close);
+  panel.addEventListener("keydown", function (e) {
+    if (e.key === "Escape") { e.preventDefault(); close(); }
+  });
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
+  });
+  form.addEventListener("submit", function (e) { e.preventDefault(); submit(); });
+
+  function submit() {
+    var text = input.value;
+    if (sendMessage(text)) input.value = "";
+    input.focus();
+  }
+
+  function scrollDown() { log.scrollTop = log.scrollHeight; }
+
+  function note(text, cls, extra) {
+    var n = el("div", { class: "note" + (cls ? " " + cls : ""), text: text });
+    if (extra) { n.appendChild(document.createTextNode(" ")); n.appendChild(extra); }
+    log.appendChild(n);
+    scrollDown();
+    return n;
+  }
+
+  // ---- rendering messages ------------------------------------------------
+
+  function render() {
+    log.textContent = "";
+    note(T.hello, "intro");
+    state.messages.forEach(function (m) { log.appendChild(renderMessage(m)); });
+    state.pending.forEach(function (p) { log.appendChild(renderPending(p)); });
+    scrollDown();
+  }
+
+  function renderPending(p) {
+    return el("div", { class: "msg visitor pending", "data-client-id": p.client_id, title: T.sending, text: p.text });
+  }
+
+  function renderMessage(m) {
+    var row;
+    if (m.role === "visitor") {
+      row = el("div", { class: "msg visitor", text: m.text });
+    } else if (m.role === "bot") {
+      row = el("div", { class: "msg bot" });
+      renderDecision(row, m, m.decision || { kind: m.kind, text: m.text });
+    } else if (m.role === "agent") {
+      row = el("div", { class: "msg agent", text: m.text });
+    } else {
+      row = el("div", { class: "msg system", text: m.text });
+    }
+    row.setAttribute("data-seq", String(m.seq));
+    row.setAttribute("data-kind", m.kind || "");
+    return row;
+  }
+
+  function articleCard(a) {
+    var href = link(a.url);
+    var card = el(href ? "a" : "div", { class: "card", href: href, target: "_blank", rel: "noopener",
+      "data-article-id": a.id, "data-article-lang": a.lang });
+    card.appendChild(el("strong", { text: a.title }));
+    if (a.heading && a.heading !== a.title) card.appendChild(el("span", { text: a.heading }));
+    if (a.english_only && LANG === "fr") card.appendChild(el("em", { class: "badge", text: T.englishOnly }));
+    return card;
+  }
+
+  function renderDecision(row, m, d) {
+    row.appendChild(el("p", { class: "text", text: d.text || m.text || "" }));
+    switch (d.kind) {
+      case "answer":
+        if (d.quote) row.appendChild(el("blockquote", { text: d.quote }));
+        if (d.article) row.appendChild(articleCard(d.article));
+        if (d.related && d.related.length) {
+          var rel = el("div", { class: "related" }, [el("span", { text: T.related + " " })]);
+          d.related.forEach(function (a) {
+            var href = link(a.url);
+            if (href) rel.appendChild(el("a", { href: href, target: "_blank", rel: "noopener", "data-article-id": a.id, text: a.title }));
+          });
+          row.appendChild(rel);
+        }
+        row.appendChild(voteButtons(m.seq));
+        break;
+      case "clarify":
+        var choices = el("div", { class: "choices" });
+        (d.choices || []).forEach(function (c) {
+          var b = el("button", { type: "button", "data-article-id": c.id, text: c.title });
+          b.addEventListener("click", function () { sendMessage(c.title); });
+          choices.appendChild(b);
+        });
+        row.appendChild(choices);
+        break;
+      case "offer_person":
+      case "handoff":
+        var actions = el("div", { class: "actions" });
+        (d.channels || []).forEach(function (ch) {
+          var b = el("button", { type: "button", "data-channel": ch, text: ch === "chat" ? T.chat : T.email });
+          b.addEventListener("click", function () {
+            Array.prototype.forEach.call(actions.querySelectorAll("button"), function (x) { x.disabled = true; });
+            sendPerson(ch);
+          });
+          actions.appendChild(b);
+        });
+        row.appendChild(actions);
+        break;
+      case "decline":
+        if (d.pointer) {
+          var href = link(d.pointer);
+          if (d.pointer.charAt(0) === "/" || /^https?:/.test(d.pointer)) {
+            if (href) row.appendChild(el("a", { class: "pointer", href: href, target: "_blank", rel: "noopener", text: T.pointer }));
+          } else {
+            row.appendChild(el("p", { class: "text", text: d.pointer }));
+          }
+        }
+        break;
+    }
+  }
+
+  function voteButtons(seq) {
+    var box = el("div", { class: "votes" });
+    [[true, "up", T.helpful], [false, "down", T.unhelpful]].forEach(function (v) {
+      var b = el("button", { type: "button", "aria-label": v[2], title: v[2], "data-helpful": String(v[0]),
+        "aria-pressed": String(state.votes[seq] === v[0]) }, [icon(v[1])]);
+      b.addEventListener("click", function () {
+        state.votes[seq] = v[0];
+        save();
+        markVote(box, v[0]);
+        sendFrame({ type: "vote", seq: seq, helpful: v[0] });
+      });
+      box.appendChild(b);
+    });
+    return box;
+  }
+
+  function markVote(box, helpful) {
+    Array.prototype.forEach.call(box.querySelectorAll("button"), function (b) {
+      b.setAttribute("aria-pressed", String(b.getAttribute("data-helpful") === String(helpful)));
+    });
+  }
+
+  // ---- sending -----------------------------------------------------------
+
+  var ws = null, ready = false, retries = 0, timer = null, pinger = null;
+  var outbox = []; // votes and person requests made while offline
+
+  function sendMessage(text) {
+    text = (text || "").trim();
+    if (!text) return false;
+    if (text.length > MAX_TEXT) { note(T.too_long, "error"); return false; }
+    var p = { client_id: newID(), text: text };
+    state.pending.push(p);
+    save();
+    log.appendChild(renderPending(p));
+    scrollDown();
+    if (ready) raw({ type: "message", client_id: p.client_id, text: p.text });
+    else connect();
+    return true;
+  }
+
+  function sendPerson(channel) {
+    sendFrame({ type: "person", channel: channel, client_id: newID() });
+  }
+
+  function sendFrame(f) {
+    if (!ready || !raw(f)) { outbox.push(f); connect(); }
+  }
+
+  function raw(f) {
+    if (!ws || ws.readyState !== 1) return false;
+    ws.send(JSON.stringify(f));
+    return true;
+  }
+
+  // resendPending sends every unacknowledged message again, with its
+  // client_id, so the server stores each once.
+  function resendPending() {
+    state.pending.forEach(function (p) { raw({ type: "message", client_id: p.client_id, text: p.text }); });
+  }
+
+  // ---- the connection ----------------------------------------------------
+
+  function setStatus(text) { status.textContent = text || ""; }
+
+  function connect() {
+    if (ws || timer) return;
+    setStatus(retries ? T.offline : "");
+    try {
+      ws = new WebSocket(WS_URL);
+    } catch (e) {
+      ws = null;
+      schedule();
+      return;
+    }
+    ws.onopen = function () {
+      raw({ type: "hello", token: state.token || undefined, last_seq: state.lastSeq, lang: LANG });
+    };
+    ws.onmessage = function (e) {
+      var f;
+      try { f = JSON.parse(e.data); } catch (x) { return; }
+      if (f && typeof f.type === "string") handle(f);
+    };
+    ws.onclose = function () {
+      ws = null;
+      ready = false;
+      clearInterval(pinger);
+      schedule();
+    };
+  }
+
+  // schedule reconnects after 1, 2, 4… up to 30 seconds, with jitter so
+  // that visitors cut off together do not come back together.
+  function schedule() {
+    if (timer) return;
+    var delay = Math.min(30000, 1000 * Math.pow(2, retries)) * (0.5 + Math.random() / 2);
+    retries++;
+    setStatus(T.offline);
+    timer = setTimeout(function () { timer = null; connect(); }, delay);
+  }
+
+  window.addEventListener("online", function () {
+    if (timer) { clearTimeout(timer); timer = null; connect(); }
+  });
+
+  function handle(f) {
+    switch (f.type) {
+      case "welcome": return welcome(f);
+      case "ack": return ack(f);
+      case "message": return message(f);
+      case "voted":
+        state.votes[f.seq] = f.helpful;
+        save();
+        return;
+      case "error": return failed(f);
+    }
+  }
+
+  function welcome(f) {
+    // A reset, or a new conversation while an old one is still shown
+    // (another tab started afresh): drop the copy.
+    if (f.reset || (!f.resumed && state.lastSeq > 0)) {
+      state.messages = [];
+      state.lastSeq = 0;
+      state.votes = {};
+      render();
+    }
+    state.token = f.token;
+    save();
+    ready = true;
+    retries = 0;
+    setStatus("");
+    resendPending();
+    var queued = outbox;
+    outbox = [];
+    queued.forEach(sendFrame);
+    clearInterval(pinger);
+    // Some proxies close a WebSocket after a minute of silence.
+    pinger = setInterval(function () { raw({ type: "ping" }); }, 25000);
+  }
+
+  function ack(f) {
+    dropPending(f.client_id);
+  }
+
+  function dropPending(id) {
+    state.pending = state.pending.filter(function (p) { return p.client_id !== id; });
+    save();
+  }
+
+  function message(m) {
+    if (m.seq <= state.lastSeq) return; // already shown
+    state.lastSeq = m.seq;
+    state.messages.push(m);
+    var row = renderMessage(m);
+    var pending = m.client_id && log.querySelector('.pending[data-client-id="' + cssEscape(m.client_id) + '"]');
+    if (pending) pending.replaceWith(row);
+    else {
+      // keep unconfirmed messages last
+      var first = log.querySelector(".pending");
+      log.insertBefore(row, first);
+    }
+    if (m.client_id) dropPending(m.client_id);
+    else save();
+    scrollDown();
+  }
+
+  function cssEscape(s) { return window.CSS && CSS.escape ? CSS.escape(s) : s.replace(/[^A-Za-z0-9_-]/g, ""); }
+
+  function failed(f) {
+    switch (f.code) {
+      case "bad_token":
+        // Never keep writing into a conversation that is gone: start a new
+        // one, and send the messages still pending into it.
+        state.token = "";
+        state.lastSeq = 0;
+        state.messages = [];
+        state.votes = {};
+        save();
+        render();
+        note(T.bad_token);
+        raw({ type: "hello", last_seq: 0, lang: LANG });
+        return;
+      case "rate_limited":
+        note(T.rate_limited);
+        setTimeout(resendPending, 1500);
+        return;
+      case "too_long":
+        if (f.client_id) {
+          dropPending(f.client_id);
+          var p = log.querySelector('.pending[data-client-id="' + cssEscape(f.client_id) + '"]');
+          if (p) { p.classList.remove("pending"); p.classList.add("failed"); }
+        }
+        note(T.too_long, "error");
+        return;
+      case "unavailable":
+        var id = f.client_id;
+        var msg = state.messages.filter(function (m) { return m.client_id === id; })[0];
+        var retry = null;
+        if (msg) {
+          retry = el("button", { class: "retry", type: "button", text: T.retry });
+          retry.addEventListener("click", function () {
+            retry.disabled = true;
+            sendFrameNow({ type: "message", client_id: id, text: msg.text });
+          });
+        }
+        note(T.unavailable, "error", retry);
+        return;
+      default:
+        note(T.error, "error");
+    }
+  }
+
+  function sendFrameNow(f) { if (!raw(f)) connect(); }
+
+  // ---- start -------------------------------------------------------------
+
+  function start() {
+    document.body.appendChild(host);
+    render();
+    if (state.open) open(false); // as it was, without taking the page's focus
+    else if (state.token) connect(); // fetch what was said while away
+  }
+
+  if (document.body) start();
+  else document.addEventListener("DOMContentLoaded", start);
+})();

@@ -1,0 +1,172 @@
+// Package widget owns the visitor's side of Bulle: the bubble script that
+// any site embeds with one script tag, the demo page, and the visitor
+// WebSocket, which records each visitor message in the conversation, asks
+// the bot what to say, and records and sends the reply.
+//
+// ws.go and http.go talk HTTP; session.go holds the conversation logic and
+// knows nothing of sockets, so it is tested without them too.
+package widget
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/bulle-help/bulle/bot"
+	"github.com/bulle-help/bulle/escalation"
+)
+
+// Assistant decides what to say; *bot.Bot is one.
+type Assistant interface {
+	Reply(ctx context.Context, t bot.Turn) (bot.Decision, error)
+	Unhelpful(ctx context.Context, lang string, streak int) (bot.Decision, bool)
+}
+
+// Conversations stores conversations and their messages; *escalation.Store
+// is one.
+type Conversations interface {
+	CreateConversation(ctx context.Context, lang, origin string) (escalation.Conversation, string, error)
+	ConversationByToken(ctx context.Context, token string) (escalation.Conversation, error)
+	AppendMessage(ctx context.Context, m escalation.NewMessage) (escalation.Message, bool, error)
+	MessagesAfter(ctx context.Context, conversationID, after int64, limit int) ([]escalation.Message, error)
+	ReplyTo(ctx context.Context, conversationID, seq int64) (escalation.Message, bool, error)
+	RecordAnswerVote(ctx context.Context, conversationID, seq int64, helpful bool) (bool, error)
+	UnhelpfulStreak(ctx context.Context, conversationID int64) (int, error)
+}
+
+var (
+	_ Assistant     = (*bot.Bot)(nil)
+	_ Conversations = (*escalation.Store)(nil)
+)
+
+// Defaults of Options.
+const (
+	// DefaultMaxFrameBytes fits a 2,000-character message in any script
+	// (up to 4 bytes each in UTF-8) with its JSON envelope.
+	DefaultMaxFrameBytes = 8 << 10
+	// DefaultMaxTextRunes is the longest visitor message: a question, not
+	// a document. Longer ones are refused with too_long.
+	DefaultMaxTextRunes = 2000
+	// DefaultRate and DefaultBurst: a person types at most a message or two
+	// a second, and clicks a few buttons in a row; a script sending more is
+	// slowed down with rate_limited instead of loading the bot.
+	DefaultRate  = 5
+	DefaultBurst = 10
+)
+
+// Options configure the widget.
+type Options struct {
+	// AllowedOrigins are the sites that may open the visitor WebSocket,
+	// as scheme://host[:port]. The server's own origin is always allowed.
+	AllowedOrigins []string
+	// BaseURL is the server's public URL; its origin is allowed too.
+	BaseURL string
+	// MaxFrameBytes bounds a client frame; larger ones get too_large.
+	MaxFrameBytes int
+	// MaxTextRunes bounds a visitor message, in characters.
+	MaxTextRunes int
+	// Rate (frames per second) and Burst limit each connection.
+	Rate  float64
+	Burst int
+	// Langs the bubble speaks, and the one used when a hello names another.
+	Langs       []string
+	DefaultLang string
+	Logger      *slog.Logger
+	// AnswerLatency, when set, is told the time from reading a visitor's
+	// message frame to writing the bot's reply, for benchmarks and metrics.
+	AnswerLatency func(time.Duration)
+}
+
+// Widget serves the bubble and the visitor WebSocket. Create it with New.
+type Widget struct {
+	store   Conversations
+	bot     Assistant
+	opt     Options
+	log     *slog.Logger
+	origins *originList
+	hub     *hub
+
+	// stopping ends every connection when Shutdown is called.
+	stopping context.Context
+	stop     context.CancelFunc
+	mu       sync.Mutex // guards closed and conns.Add
+	closed   bool
+	conns    sync.WaitGroup
+}
+
+// New returns a widget that stores conversations in store and asks a what
+// to say. It fails on a malformed allowed origin.
+func New(store Conversations, a Assistant, opt Options) (*Widget, error) {
+	if opt.MaxFrameBytes <= 0 {
+		opt.MaxFrameBytes = DefaultMaxFrameBytes
+	}
+	if opt.MaxTextRunes <= 0 {
+		opt.MaxTextRunes = DefaultMaxTextRunes
+	}
+	if opt.Rate <= 0 {
+		opt.Rate = DefaultRate
+	}
+	if opt.Burst <= 0 {
+		opt.Burst = DefaultBurst
+	}
+	if len(opt.Langs) == 0 {
+		opt.Langs = []string{"en", "fr"}
+	}
+	if !slices.Contains(opt.Langs, opt.DefaultLang) {
+		opt.DefaultLang = opt.Langs[0]
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	origins, err := newOriginList(opt.AllowedOrigins, opt.BaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("widget: %w", err)
+	}
+	w := &Widget{store: store, bot: a, opt: opt, log: opt.Logger, origins: origins, hub: newHub()}
+	w.stopping, w.stop = context.WithCancel(context.Background())
+	return w, nil
+}
+
+// Shutdown closes every visitor WebSocket (status 1001, going away),
+// refuses new ones, and waits until their handlers have returned or ctx
+// ends. Call it before closing the store.
+func (w *Widget) Shutdown(ctx context.Context) error {
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
+	w.stop()
+	done := make(chan struct{})
+	go func() {
+		w.conns.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("widget: shutdown: %w", ctx.Err())
+	}
+}
+
+// enter counts a new connection; false when shutting down.
+func (w *Widget) enter() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return false
+	}
+	w.conns.Add(1)
+	return true
+}
+
+// lang is the supported language closest to what a hello asked for.
+func (w *Widget) lang(asked string) string {
+	if slices.Contains(w.opt.Langs, asked) {
+		return asked
+	}
+	return w.opt.DefaultLang
+}

@@ -18,40 +18,14 @@ func foldWords(text string) []string {
 		}
 	}
 	for _, r := range strings.ToLower(text) {
-		switch {
-		case unicode.IsLetter(r) || unicode.IsDigit(r):
-			b.WriteString(foldRune(r))
-		default:
+		if folded, ok := foldLetter(r); ok {
+			b.WriteString(folded)
+		} else if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(r)
+		} else {
 			flush()
 		}
 	}
 	flush()
 	return words
-}
-
-// foldRune strips the accents French uses and spells out its ligatures.
-func foldRune(r rune) string {
-	switch r {
-	case 'à', 'â', 'ä', 'á', 'ã':
-		return "a"
-	case 'é', 'è', 'ê', 'ë':
-		return "e"
-	case 'î', 'ï', 'í', 'ì':
-		return "i"
-	case 'ô', 'ö', 'ó', 'ò', 'õ':
-		return "o"
-	case 'ù', 'û', 'ü', 'ú':
-		return "u"
-	case 'ç':
-		return "c"
-	case 'ÿ':
-		return "y"
-	case 'ñ':
-		return "n"
-	case 'œ':
-		return "oe"
-	case 'æ':
-		return "ae"
-	}
-	return string(r)
 }

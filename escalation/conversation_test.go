@@ -398,3 +398,60 @@ func TestConversationSurvivesReopen(t *testing.T) {
 		t.Errorf("resend after reopen: got seq %d created %v, want seq 1 not created", m.Seq, created)
 	}
 }
+
+// Appends queued together are committed in one transaction; one that
+// fails (an unknown conversation, a cancelled request) must not take the
+// others down with it.
+func TestGroupCommitFailsAppendsOneByOne(t *testing.T) {
+	s := openTest(t)
+	c, _ := newConversation(t, s)
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	batch := []appendRequest{
+		{ctx: context.Background(), m: NewMessage{ConversationID: c.ID, Role: RoleVisitor, ClientID: "a", Kind: "text", Body: "one"}},
+		{ctx: context.Background(), m: NewMessage{ConversationID: c.ID + 999, Role: RoleVisitor, ClientID: "b", Kind: "text", Body: "lost"}},
+		{ctx: cancelled, m: NewMessage{ConversationID: c.ID, Role: RoleVisitor, ClientID: "c", Kind: "text", Body: "gone"}},
+		{ctx: context.Background(), m: NewMessage{ConversationID: c.ID, Role: RoleVisitor, ClientID: "d", Kind: "text", Body: "two"}},
+		{ctx: context.Background(), m: NewMessage{ConversationID: c.ID, Role: RoleVisitor, ClientID: "a", Kind: "text", Body: "one"}},
+	}
+	for i := range batch {
+		batch[i].done = make(chan appendResult, 1)
+	}
+	s.appendBatch(batch)
+	got := make([]appendResult, len(batch))
+	for i, r := range batch {
+		got[i] = <-r.done
+	}
+	if got[0].err != nil || got[0].msg.Seq != 1 || !got[0].created {
+		t.Errorf("first append: %+v, want seq 1 created", got[0])
+	}
+	if !errors.Is(got[1].err, ErrNotFound) {
+		t.Errorf("unknown conversation: got %v, want ErrNotFound", got[1].err)
+	}
+	if !errors.Is(got[2].err, context.Canceled) {
+		t.Errorf("cancelled request: got %v, want context.Canceled", got[2].err)
+	}
+	if got[3].err != nil || got[3].msg.Seq != 2 {
+		t.Errorf("append after a failed one: %+v, want seq 2", got[3])
+	}
+	if got[4].err != nil || got[4].created || got[4].msg.Seq != 1 {
+		t.Errorf("resend within the batch: %+v, want the original seq 1, not created", got[4])
+	}
+	msgs, err := s.MessagesAfter(context.Background(), c.ID, 0, 0)
+	if err != nil || len(msgs) != 2 {
+		t.Fatalf("stored %d messages (%v), want 2", len(msgs), err)
+	}
+}
+
+func TestAppendAfterCloseFailsInsteadOfHanging(t *testing.T) {
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "bulle.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := newConversation(t, s)
+	s.Close()
+	if _, _, err := s.AppendMessage(context.Background(), NewMessage{ConversationID: c.ID, Role: RoleVisitor,
+		ClientID: "x", Kind: "text", Body: "late"}); err == nil {
+		t.Fatal("append on a closed store succeeded")
+	}
+}

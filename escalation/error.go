@@ -19,6 +19,8 @@ var (
 	ErrNotFound = errors.New("escalation: not found")
 	// ErrConflict means the change clashes with the stored state.
 	ErrConflict = errors.New("escalation: conflict")
+	// errClosed means the store was closed while a write waited.
+	errClosed = errors.New("escalation: store closed")
 )
 
 // ValidationError says which input was refused and why, in words that can be

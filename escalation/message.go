@@ -57,52 +57,154 @@ type NewMessage struct {
 	Body    string
 }
 
-// AppendMessage numbers m with the conversation's next seq and stores it in
-// one transaction. When a message with the same ClientID, or replying to the
-// same seq, is already stored, it returns that one and created is false:
-// resends are answered with the original seq and never stored twice.
+// AppendMessage numbers m with the conversation's next seq and stores it,
+// returning once the message is committed. When a message with the same
+// ClientID, or replying to the same seq, is already stored, it returns that
+// one and created is false: resends are answered with the original seq and
+// never stored twice.
+//
+// Appends that arrive while another is being written are committed together
+// (group commit): one fsync for the batch instead of one each, so a busy
+// minute does not queue visitors behind each other's disk flushes. Each
+// append still succeeds or fails on its own.
 func (s *Store) AppendMessage(ctx context.Context, m NewMessage) (msg Message, created bool, err error) {
 	if err := validateMessage(m); err != nil {
 		return Message{}, false, fmt.Errorf("store: append message: %w", err)
 	}
-	// The writer pool begins transactions IMMEDIATE, so reading the last seq
-	// and inserting the next cannot interleave with another append.
+	req := appendRequest{ctx: ctx, m: m, done: make(chan appendResult, 1)}
+	select {
+	case s.appends <- req:
+	case <-s.closing:
+		return Message{}, false, fmt.Errorf("store: append message: %w", errClosed)
+	case <-ctx.Done():
+		return Message{}, false, fmt.Errorf("store: append message: %w", ctx.Err())
+	}
+	// Once queued, the append is answered whatever happens to ctx: it may
+	// already be committing, and the caller must learn whether it was.
+	r := <-req.done
+	return r.msg, r.created, r.err
+}
+
+type appendRequest struct {
+	ctx  context.Context
+	m    NewMessage
+	done chan appendResult
+}
+
+type appendResult struct {
+	msg     Message
+	created bool
+	err     error
+}
+
+// maxAppendBatch bounds one group commit, so that a burst cannot hold the
+// writer for long.
+const maxAppendBatch = 64
+
+// commitAppends writes queued appends until the store closes.
+func (s *Store) commitAppends() {
+	defer close(s.appendsDone)
+	for {
+		var batch []appendRequest
+		select {
+		case r := <-s.appends:
+			batch = append(batch, r)
+		case <-s.closing:
+			return
+		}
+	more:
+		for len(batch) < maxAppendBatch {
+			select {
+			case r := <-s.appends:
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		s.appendBatch(batch)
+	}
+}
+
+// appendBatch stores a batch in one transaction, each append under its own
+// savepoint so that one failing append (an unknown conversation, a
+// cancelled request) leaves the others to commit.
+func (s *Store) appendBatch(batch []appendRequest) {
+	results := make([]appendResult, len(batch))
+	reply := func() {
+		for i, r := range batch {
+			r.done <- results[i]
+		}
+	}
+	defer reply()
+	fail := func(err error) {
+		for i := range results {
+			results[i] = appendResult{err: fmt.Errorf("store: append message: %w", err)}
+		}
+	}
+	ctx := context.Background()
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
-		return Message{}, false, fmt.Errorf("store: append message: %w", err)
+		fail(err)
+		return
 	}
 	defer tx.Rollback()
+	now := s.now()
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			results[i].err = fmt.Errorf("store: append message: %w", err)
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT append`); err != nil {
+			fail(err)
+			return
+		}
+		msg, created, err := appendInTx(ctx, tx, r.m, now)
+		if err != nil {
+			results[i].err = fmt.Errorf("store: append message: %w", err)
+			if _, err := tx.ExecContext(ctx, `ROLLBACK TO append`); err != nil {
+				fail(err)
+				return
+			}
+		} else {
+			results[i] = appendResult{msg: msg, created: created}
+		}
+		if _, err := tx.ExecContext(ctx, `RELEASE append`); err != nil {
+			fail(err)
+			return
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		fail(fmt.Errorf("commit: %w", err))
+	}
+}
 
+// appendInTx appends one message inside tx. The writer pool begins
+// transactions IMMEDIATE, so reading the last seq and inserting the next
+// cannot interleave with another writer.
+func appendInTx(ctx context.Context, tx *sql.Tx, m NewMessage, now string) (Message, bool, error) {
 	var exists int
-	err = tx.QueryRowContext(ctx, `SELECT 1 FROM conversations WHERE id = ?`, m.ConversationID).Scan(&exists)
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM conversations WHERE id = ?`, m.ConversationID).Scan(&exists)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Message{}, false, fmt.Errorf("store: append message: conversation %d: %w", m.ConversationID, ErrNotFound)
+		return Message{}, false, fmt.Errorf("conversation %d: %w", m.ConversationID, ErrNotFound)
 	} else if err != nil {
-		return Message{}, false, fmt.Errorf("store: append message: %w", err)
+		return Message{}, false, err
 	}
-	if prev, found, err := existingMessage(ctx, tx, m); err != nil {
-		return Message{}, false, fmt.Errorf("store: append message: %w", err)
-	} else if found {
-		return prev, false, nil
+	if prev, found, err := existingMessage(ctx, tx, m); err != nil || found {
+		return prev, false, err
 	}
-
 	var seq int64
 	if err := tx.QueryRowContext(ctx,
 		`SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = ?`, m.ConversationID).Scan(&seq); err != nil {
-		return Message{}, false, fmt.Errorf("store: append message: %w", err)
+		return Message{}, false, err
 	}
-	now := s.now()
 	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO messages (conversation_id, seq, role, client_id, reply_to, kind, body, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ConversationID, seq, m.Role, nullString(m.ClientID), nullInt(m.ReplyTo), m.Kind, m.Body, now); err != nil {
-		return Message{}, false, fmt.Errorf("store: append message: %w", err)
+		return Message{}, false, err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE conversations SET updated_at = ? WHERE id = ?`, now, m.ConversationID); err != nil {
-		return Message{}, false, fmt.Errorf("store: append message: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return Message{}, false, fmt.Errorf("store: append message: commit: %w", err)
+		return Message{}, false, err
 	}
 	return Message{ConversationID: m.ConversationID, Seq: seq, Role: m.Role, ClientID: m.ClientID,
 		ReplyTo: m.ReplyTo, Kind: m.Kind, Body: m.Body, CreatedAt: parseTime(now)}, true, nil

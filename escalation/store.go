@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -34,6 +35,11 @@ const journalSizeLimit = 64 << 20
 type Store struct {
 	write *sql.DB
 	read  *sql.DB
+
+	appends     chan appendRequest // to the group committer
+	closing     chan struct{}
+	appendsDone chan struct{}
+	closeOnce   sync.Once
 
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
@@ -84,7 +90,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
-	s := &Store{Now: time.Now}
+	s := &Store{Now: time.Now, appends: make(chan appendRequest), closing: make(chan struct{}),
+		appendsDone: make(chan struct{})}
 	s.write = sql.OpenDB(newConnector(path, writerParams))
 	// One writer connection: SQLite allows one writer at a time anyway, and
 	// queueing in database/sql never meets "database is locked".
@@ -105,6 +112,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	n := max(4, runtime.NumCPU())
 	s.read.SetMaxOpenConns(n)
 	s.read.SetMaxIdleConns(n)
+	go s.commitAppends()
 	if err := s.read.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("store: open %s for reading: %w", path, err)
@@ -125,6 +133,10 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.closing)
+		<-s.appendsDone
+	})
 	var errs []error
 	if s.read != nil {
 		errs = append(errs, s.read.Close())

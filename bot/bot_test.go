@@ -39,7 +39,7 @@ func TestReplyTakesOneDecisionPerTurn(t *testing.T) {
 		{"english question answered", Turn{"how do I reset my password", "en"}, KindAnswer, "en", "password", ""},
 		{"english message in a french widget is answered in english", Turn{"how can I reset my password", "fr"}, KindAnswer, "en", "password", ""},
 		{"english-only article is labelled for a french visitor", Turn{"reverse proxy nginx websocket", "fr"}, KindAnswer, "fr", "proxy", "qu'en anglais"},
-		{"two close candidates: clarify", Turn{"export tickets", "en"}, KindClarify, "en", "", "Do you mean"},
+		{"two close candidates: clarify", Turn{"export tickets", "en"}, KindClarify, "en", "", "Do you mean “Export tickets as"},
 		{"nothing relevant: offer a person", Turn{"quelle est la recette de la tarte tatin", "fr"}, KindOffer, "fr", "", "pas sûr"},
 		{"explicit request for a person", Turn{"je veux parler à un conseiller", "fr"}, KindHandoff, "fr", "", "personne"},
 		{"unsupported topic declined", Turn{"can you debug my code", "en"}, KindDecline, "en", "", "doesn't cover"},

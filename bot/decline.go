@@ -1,6 +1,9 @@
 package bot
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // Topic is a subject support does not cover. A message naming one of its
 // phrases is declined politely, with a pointer to where to go instead.
@@ -45,6 +48,31 @@ var DefaultUnsupported = []Topic{
 		},
 		Pointer: map[string]string{"en": "/en/policies/not-covered", "fr": "/fr/policies/not-covered"},
 	},
+}
+
+// Validate says what is missing from a topic: a name, and for each
+// language a phrase and a pointer.
+func (t Topic) Validate(langs []string) error {
+	var missing []string
+	if strings.TrimSpace(t.Name) == "" {
+		missing = append(missing, "a name")
+	}
+	for _, l := range langs {
+		ok := false
+		for _, p := range t.Phrases[l] {
+			ok = ok || len(foldWords(p)) > 0
+		}
+		if !ok {
+			missing = append(missing, "phrases."+l)
+		}
+		if strings.TrimSpace(t.Pointer[l]) == "" {
+			missing = append(missing, "pointer."+l)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("topic %q: want %s", t.Name, strings.Join(missing, ", "))
+	}
+	return nil
 }
 
 type topicMatcher struct {

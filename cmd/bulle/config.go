@@ -48,6 +48,9 @@ type Config struct {
 		// ClarifyRatio: when the second article scores at least this share
 		// of the first, the bot asks which one the visitor means.
 		ClarifyRatio float64 `toml:"clarify_ratio"`
+		// Unsupported are the topics support does not cover, declined
+		// politely; the file's list replaces the default one.
+		Unsupported []bot.Topic `toml:"unsupported"`
 	} `toml:"bot"`
 	Hours  escalation.HoursConfig `toml:"hours"`
 	Widget struct {
@@ -79,6 +82,7 @@ func DefaultConfig() Config {
 	c.Log.Format = "text"
 	c.Bot.Threshold = bot.DefaultThreshold
 	c.Bot.ClarifyRatio = bot.DefaultClarifyRatio
+	c.Bot.Unsupported = bot.DefaultUnsupported
 	c.Hours = escalation.DefaultHours()
 	c.Widget.AllowedOrigins = []string{}
 	c.Widget.MaxFrameBytes = widget.DefaultMaxFrameBytes
@@ -225,6 +229,11 @@ func (c Config) Validate() error {
 	}
 	if r := c.Bot.ClarifyRatio; math.IsNaN(r) || r < 0 || r > 1 {
 		bad("bot.clarify_ratio %v: want a number from 0 to 1", r)
+	}
+	for i, t := range c.Bot.Unsupported {
+		if err := t.Validate(c.Langs); err != nil {
+			bad("bot.unsupported[%d]: %v", i, err)
+		}
 	}
 	if _, err := escalation.NewSchedule(c.Hours); err != nil {
 		bad("%v", err)

@@ -140,6 +140,10 @@ func TestConfigValidate(t *testing.T) {
 		{"default lang not in langs", func(c *Config) { c.Langs = []string{"fr"} }, `default_lang "en" is not in langs`},
 		{"threshold above 1", func(c *Config) { c.Bot.Threshold = 1.5 }, "bot.threshold"},
 		{"threshold below 0", func(c *Config) { c.Bot.Threshold = -0.1 }, "bot.threshold"},
+		{"unsupported topic without a french pointer", func(c *Config) {
+			c.Bot.Unsupported = []bot.Topic{{Name: "crypto", Phrases: map[string][]string{"en": {"bitcoin"}, "fr": {"bitcoin"}},
+				Pointer: map[string]string{"en": "/en/policies/not-covered"}}}
+		}, "bot.unsupported[0]: topic \"crypto\": want pointer.fr"},
 		{"base url https", func(c *Config) { c.BaseURL = "https://help.example.com" }, ""},
 		{"base url without scheme", func(c *Config) { c.BaseURL = "help.example.com" }, "base_url"},
 		{"base url ftp", func(c *Config) { c.BaseURL = "ftp://help.example.com" }, "base_url"},

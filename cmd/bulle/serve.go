@@ -145,7 +145,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	kb.NewSite(m.base, m.store, kb.SiteOptions{Name: "Bulle", SecureCookies: cfg.SecureCookies()}).Register(e)
 
 	botCfg := bot.DefaultConfig()
-	botCfg.Threshold, botCfg.ClarifyRatio = cfg.Bot.Threshold, cfg.Bot.ClarifyRatio
+	botCfg.Threshold, botCfg.ClarifyRatio, botCfg.Unsupported = cfg.Bot.Threshold, cfg.Bot.ClarifyRatio, cfg.Bot.Unsupported
 	m.widget, err = widget.New(m.store, bot.New(m.base, newChatHours(cfg), botCfg), widget.Options{
 		AllowedOrigins: cfg.Widget.AllowedOrigins,
 		BaseURL:        cfg.BaseURL,

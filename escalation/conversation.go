@@ -37,16 +37,15 @@ func (s *Store) CreateConversation(ctx context.Context, lang, origin string) (Co
 	if err := validateConversation(lang, origin); err != nil {
 		return Conversation{}, "", fmt.Errorf("store: create conversation: %w", err)
 	}
-	raw := make([]byte, tokenBytes)
-	if _, err := rand.Read(raw); err != nil {
+	token, hash, err := newToken()
+	if err != nil {
 		return Conversation{}, "", fmt.Errorf("store: create conversation: token: %w", err)
 	}
-	hash := sha256.Sum256(raw)
 	now := s.now()
 	res, err := s.write.ExecContext(ctx, `
 		INSERT INTO conversations (token_hash, lang, origin, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?)`,
-		hash[:], lang, origin, now, now)
+		hash, lang, origin, now, now)
 	if err != nil {
 		return Conversation{}, "", fmt.Errorf("store: create conversation: %w", err)
 	}
@@ -56,7 +55,17 @@ func (s *Store) CreateConversation(ctx context.Context, lang, origin string) (Co
 	}
 	t := parseTime(now)
 	c := Conversation{ID: id, Lang: lang, Origin: origin, CreatedAt: t, UpdatedAt: t}
-	return c, base64.RawURLEncoding.EncodeToString(raw), nil
+	return c, token, nil
+}
+
+// newToken draws a conversation token and its hash, the only part stored.
+func newToken() (token string, hash []byte, err error) {
+	raw := make([]byte, tokenBytes)
+	if _, err := rand.Read(raw); err != nil {
+		return "", nil, err
+	}
+	h := sha256.Sum256(raw)
+	return base64.RawURLEncoding.EncodeToString(raw), h[:], nil
 }
 
 // ConversationByToken finds the conversation a token opens. A token that is

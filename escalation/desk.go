@@ -1,0 +1,248 @@
+package escalation
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/mail"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+)
+
+// Topic is a kind of request a visitor chooses on the contact form; it
+// routes the ticket to a queue and tags it.
+type Topic struct {
+	ID    string            `toml:"id"`
+	Label map[string]string `toml:"label"` // lang -> what the visitor reads
+	Queue string            `toml:"queue"`
+	Tags  []string          `toml:"tags"`
+	// Account topics ask the visitor to prove they own the account email.
+	Account bool `toml:"account"`
+	// FeatureRequest topics are recorded and acknowledged without a
+	// promise of updates.
+	FeatureRequest bool `toml:"feature_request"`
+}
+
+// DefaultTopics follow the help center's own articles.
+var DefaultTopics = []Topic{
+	{ID: "account", Label: map[string]string{"fr": "Compte et connexion", "en": "Account and sign-in"},
+		Queue: "accounts", Tags: []string{"account"}, Account: true},
+	{ID: "billing", Label: map[string]string{"fr": "Facturation", "en": "Billing"},
+		Queue: "billing", Tags: []string{"billing"}, Account: true},
+	{ID: "help-center", Label: map[string]string{"fr": "Centre d'aide et assistant", "en": "Help center and assistant"},
+		Queue: "support", Tags: []string{"help-center"}},
+	{ID: "bug", Label: map[string]string{"fr": "Quelque chose ne fonctionne pas", "en": "Something doesn't work"},
+		Queue: "support", Tags: []string{"bug"}},
+	{ID: "feature-request", Label: map[string]string{"fr": "Suggérer une fonctionnalité", "en": "Suggest a feature"},
+		Queue: "product", Tags: []string{"feature-request"}, FeatureRequest: true},
+	{ID: "other", Label: map[string]string{"fr": "Autre question", "en": "Other question"},
+		Queue: "support", Tags: []string{"other"}},
+}
+
+// Limits on what a visitor sends.
+const (
+	maxTicketMessage = 10_000 // characters
+	maxNameLen       = 200
+	maxEmailLen      = 254
+	maxPageURLLen    = 2000
+)
+
+// DeskOptions configure the ticket desk.
+type DeskOptions struct {
+	From        string // the no-reply sender, "Bulle <no-reply@help.example>"
+	ReplyDomain string // replies go to reply+<token>@ReplyDomain
+	Tokens      ReplyTokens
+	Topics      []Topic
+	SiteName    string
+}
+
+// Desk turns escalations into tickets and mail. It holds the rules; the
+// store holds the rows.
+type Desk struct {
+	store  *Store
+	opt    DeskOptions
+	topics map[string]Topic
+}
+
+// NewDesk checks the options and returns a desk over s.
+func NewDesk(s *Store, opt DeskOptions) (*Desk, error) {
+	if _, err := mail.ParseAddress(opt.From); err != nil {
+		return nil, fmt.Errorf("desk: from %q: not an email address", opt.From)
+	}
+	if opt.ReplyDomain == "" || strings.ContainsAny(opt.ReplyDomain, "@ \r\n") {
+		return nil, fmt.Errorf("desk: reply domain %q: want a domain such as help.example.com", opt.ReplyDomain)
+	}
+	if len(opt.Topics) == 0 {
+		opt.Topics = DefaultTopics
+	}
+	if opt.SiteName == "" {
+		opt.SiteName = "Bulle"
+	}
+	d := &Desk{store: s, opt: opt, topics: map[string]Topic{}}
+	for _, t := range opt.Topics {
+		if t.ID == "" || t.Queue == "" {
+			return nil, fmt.Errorf("desk: topic %q: want an id and a queue", t.ID)
+		}
+		d.topics[t.ID] = t
+	}
+	return d, nil
+}
+
+// Topics lists the topics in their configured order.
+func (d *Desk) Topics() []Topic { return d.opt.Topics }
+
+// NewTicket is a visitor's request for a person.
+type NewTicket struct {
+	// ConversationToken is the bubble's conversation, whose bot part
+	// becomes the ticket's transcript; "" starts a new conversation (the
+	// contact page).
+	ConversationToken string
+	Lang              string
+	Topic             string
+	Email, Name       string
+	Message           string
+	PageURL           string
+}
+
+// CreatedTicket is a new ticket and the token of its conversation, for a
+// visitor who did not have one.
+type CreatedTicket struct {
+	Ticket
+	ConversationToken string
+}
+
+func (d *Desk) validate(nt NewTicket) (NewTicket, Topic, error) {
+	nt.Email, nt.Name, nt.PageURL = strings.TrimSpace(nt.Email), strings.TrimSpace(nt.Name), strings.TrimSpace(nt.PageURL)
+	nt.Message = strings.TrimSpace(nt.Message)
+	topic, ok := d.topics[nt.Topic]
+	switch {
+	case !ok:
+		return nt, topic, invalid("topic", "choose one of the listed topics")
+	case nt.Lang != "fr" && nt.Lang != "en":
+		return nt, topic, invalid("lang", "want fr or en")
+	case len(nt.Email) > maxEmailLen || strings.ContainsAny(nt.Email, "\r\n<>\" ,;"):
+		return nt, topic, invalid("email", "is not an email address")
+	case utf8.RuneCountInString(nt.Name) > maxNameLen || strings.ContainsAny(nt.Name, "\r\n"):
+		return nt, topic, invalid("name", "must be one line of at most %d characters", maxNameLen)
+	case nt.Message == "":
+		return nt, topic, invalid("message", "must not be empty")
+	case utf8.RuneCountInString(nt.Message) > maxTicketMessage:
+		return nt, topic, invalid("message", "is longer than %d characters", maxTicketMessage)
+	case !utf8.ValidString(nt.Message + nt.Name):
+		return nt, topic, invalid("message", "is not valid UTF-8")
+	}
+	if a, err := mail.ParseAddress(nt.Email); err != nil || a.Address != nt.Email || !strings.Contains(nt.Email, ".") {
+		return nt, topic, invalid("email", "is not an email address")
+	}
+	if nt.PageURL != "" {
+		u, err := url.Parse(nt.PageURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(nt.PageURL) > maxPageURLLen {
+			return nt, topic, invalid("page_url", "want the http(s) address of the page")
+		}
+	}
+	return nt, topic, nil
+}
+
+// CreateTicket stores a ticket, the visitor's message in its conversation
+// and the confirmation mail, in one transaction: the visitor is told the
+// reference only once all three are committed.
+func (d *Desk) CreateTicket(ctx context.Context, nt NewTicket) (CreatedTicket, error) {
+	nt, topic, err := d.validate(nt)
+	if err != nil {
+		return CreatedTicket{}, fmt.Errorf("desk: create ticket: %w", err)
+	}
+	s := d.store
+	var convID int64
+	if nt.ConversationToken != "" {
+		c, err := s.ConversationByToken(ctx, nt.ConversationToken)
+		if err != nil {
+			return CreatedTicket{}, fmt.Errorf("desk: create ticket: %w", err)
+		}
+		convID = c.ID
+	}
+	tx, err := s.beginWrite(ctx)
+	if err != nil {
+		return CreatedTicket{}, fmt.Errorf("desk: create ticket: %w", err)
+	}
+	defer tx.Rollback()
+	now := s.now()
+	var token string
+	if convID == 0 {
+		if convID, token, err = s.createConversationTx(ctx, tx, nt.Lang, now); err != nil {
+			return CreatedTicket{}, fmt.Errorf("desk: create ticket: %w", err)
+		}
+	}
+	history, err := conversationMessagesTx(ctx, tx, convID)
+	if err != nil {
+		return CreatedTicket{}, fmt.Errorf("desk: create ticket: %w", err)
+	}
+	messageID := NewMessageID(d.opt.ReplyDomain)
+	t, err := createTicketTx(ctx, tx, ticketInsert{conversationID: convID, topic: topic.ID, queue: topic.Queue,
+		tags: topic.Tags, email: nt.Email, name: nt.Name, lang: nt.Lang, pageURL: nt.PageURL, messageID: messageID}, now)
+	if err != nil {
+		return CreatedTicket{}, fmt.Errorf("desk: create ticket: %w", err)
+	}
+	if _, _, err := appendInTx(ctx, tx, NewMessage{ConversationID: convID, Role: RoleVisitor, Kind: KindTicket,
+		Body: nt.Message}, now); err != nil {
+		return CreatedTicket{}, fmt.Errorf("desk: create ticket: %w", err)
+	}
+	m, err := d.confirmation(t, topic, nt.Message, transcript(history, nt.Lang), messageID)
+	if err != nil {
+		return CreatedTicket{}, fmt.Errorf("desk: create ticket: %w", err)
+	}
+	if _, err := enqueueMail(ctx, tx, m, now); err != nil {
+		return CreatedTicket{}, fmt.Errorf("desk: create ticket: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return CreatedTicket{}, fmt.Errorf("desk: create ticket: commit: %w", err)
+	}
+	return CreatedTicket{Ticket: t, ConversationToken: token}, nil
+}
+
+// KindTicket marks the visitor message a ticket was opened with.
+const KindTicket = "ticket"
+
+// replyAddress is where the visitor's replies to a ticket's mail go.
+func (d *Desk) replyAddress(ticketID int64) string {
+	return "reply+" + d.opt.Tokens.Make(ticketID) + "@" + d.opt.ReplyDomain
+}
+
+// transcriptLine is one line of the bot part of a conversation.
+type transcriptLine struct {
+	Who, Text string
+}
+
+// transcript turns the bubble's messages into lines a person reads: who
+// said what, the bot's answers as their text and the article they quoted.
+func transcript(msgs []Message, lang string) []transcriptLine {
+	names := map[string]map[Role]string{
+		"fr": {RoleVisitor: "Vous", RoleBot: "Assistant", RoleAgent: "Équipe", RoleSystem: "Note"},
+		"en": {RoleVisitor: "You", RoleBot: "Assistant", RoleAgent: "Team", RoleSystem: "Note"},
+	}[lang]
+	var out []transcriptLine
+	for _, m := range msgs {
+		text := m.Body
+		if m.Role != RoleVisitor {
+			var d struct {
+				Text    string `json:"text"`
+				Quote   string `json:"quote"`
+				Article *struct {
+					Title string `json:"title"`
+					URL   string `json:"url"`
+				} `json:"article"`
+			}
+			if json.Unmarshal([]byte(m.Body), &d) == nil && d.Text != "" {
+				text = d.Text
+				if d.Quote != "" {
+					text += " « " + d.Quote + " »"
+				}
+				if d.Article != nil {
+					text += " (" + d.Article.Title + ")"
+				}
+			}
+		}
+		out = append(out, transcriptLine{Who: names[m.Role], Text: text})
+	}
+	return out
+}

@@ -23,11 +23,11 @@ func TestReplyTokensRoundTripAndRefuseForgeries(t *testing.T) {
 	flipped := []byte(tok)
 	flipped[len(flipped)-1] ^= 1
 	for name, bad := range map[string]string{
-		"another key's token": other.Make(42),
-		"last letter changed": string(flipped),
-		"truncated":           tok[:len(tok)-2],
-		"empty":               "",
-		"not base32":          "!!!!",
+		"another key's token":               other.Make(42),
+		"last letter changed":               string(flipped),
+		"truncated":                         tok[:len(tok)-2],
+		"empty":                             "",
+		"not base32":                        "!!!!",
 		"another ticket's id with this MAC": swapID(tok, 43),
 	} {
 		if id, ok := r.Parse(bad); ok {

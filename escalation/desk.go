@@ -246,3 +246,64 @@ func transcript(msgs []Message, lang string) []transcriptLine {
 	}
 	return out
 }
+
+// KindAgentReply marks an agent's answer to a ticket, and KindEmail a
+// visitor's reply that arrived by email.
+const (
+	KindAgentReply = "agent_reply"
+	KindEmail      = "email"
+)
+
+// AgentReply stores an agent's answer in the ticket's conversation and
+// queues it to the visitor by email, threaded under the ticket's earlier
+// mails, in one transaction. The ticket then waits on the visitor.
+func (d *Desk) AgentReply(ctx context.Context, agent Agent, ref, text string) (Message, error) {
+	text = strings.TrimSpace(text)
+	if text == "" || utf8.RuneCountInString(text) > maxTicketMessage || !utf8.ValidString(text) {
+		return Message{}, fmt.Errorf("desk: agent reply: %w", invalid("text", "want 1 to %d characters", maxTicketMessage))
+	}
+	s := d.store
+	tx, err := s.beginWrite(ctx)
+	if err != nil {
+		return Message{}, fmt.Errorf("desk: agent reply: %w", err)
+	}
+	defer tx.Rollback()
+	t, err := scanTicket(tx.QueryRowContext(ctx, selectTicket+` WHERE ref = ?`,
+		strings.ToUpper(strings.TrimPrefix(strings.TrimSpace(ref), "#"))))
+	if err != nil {
+		return Message{}, fmt.Errorf("desk: agent reply to %s: %w", ref, err)
+	}
+	now := s.now()
+	msg, _, err := appendInTx(ctx, tx, NewMessage{ConversationID: t.ConversationID, Role: RoleAgent,
+		Kind: KindAgentReply, Body: text}, now)
+	if err != nil {
+		return Message{}, fmt.Errorf("desk: agent reply: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO message_agents (conversation_id, seq, agent_id) VALUES (?, ?, ?)`,
+		t.ConversationID, msg.Seq, agent.ID); err != nil {
+		return Message{}, fmt.Errorf("desk: agent reply: %w", err)
+	}
+	m, err := d.agentMail(t, agent, text)
+	if err != nil {
+		return Message{}, fmt.Errorf("desk: agent reply: %w", err)
+	}
+	if _, err := enqueueMail(ctx, tx, m, now); err != nil {
+		return Message{}, fmt.Errorf("desk: agent reply: %w", err)
+	}
+	if err := touchTicketTx(ctx, tx, t.ID, m.MessageID, StatusPending, now); err != nil {
+		return Message{}, fmt.Errorf("desk: agent reply: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return Message{}, fmt.Errorf("desk: agent reply: commit: %w", err)
+	}
+	return msg, nil
+}
+
+// references is the References header of a new mail in a ticket's thread:
+// the root, and the mail it answers when that is another one.
+func references(t Ticket) []string {
+	if t.LastMessageID == "" || t.LastMessageID == t.RootMessageID {
+		return []string{t.RootMessageID}
+	}
+	return []string{t.RootMessageID, t.LastMessageID}
+}

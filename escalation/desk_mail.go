@@ -109,3 +109,42 @@ func (d *Desk) confirmation(t Ticket, topic Topic, message string, lines []trans
 		To: to, ReplyTo: d.replyAddress(t.ID), Subject: "[#" + t.Ref + "] " + subject,
 		Text: text.String(), HTML: html.String()}, nil
 }
+
+// agentReplyWords are the lines around an agent's answer.
+var agentReplyWords = map[string]map[string]string{
+	"fr": {"subject": "Réponse à votre demande", "hint": "Pour nous répondre, répondez simplement à ce message."},
+	"en": {"subject": "A reply to your request", "hint": "To answer, just reply to this message."},
+}
+
+var agentReplyHTML = htmltemplate.Must(htmltemplate.New("reply").Parse(
+	`<!doctype html><html><body style="font-family:sans-serif;line-height:1.5">
+<div style="white-space:pre-wrap">{{.Text}}</div>
+<p>{{.Agent}}, {{.Site}}</p>
+<p style="color:#555">#{{.Ref}} · {{.Hint}}</p>
+</body></html>`))
+
+// agentMail composes an agent's answer to the visitor.
+func (d *Desk) agentMail(t Ticket, agent Agent, text string) (Mail, error) {
+	words := agentReplyWords[t.Lang]
+	var html strings.Builder
+	err := agentReplyHTML.Execute(&html, map[string]string{"Text": text, "Agent": agent.Name, "Site": d.opt.SiteName,
+		"Ref": t.Ref, "Hint": words["hint"]})
+	if err != nil {
+		return Mail{}, err
+	}
+	body := text + "\n\n-- \n" + agent.Name + ", " + d.opt.SiteName + "\n#" + t.Ref + " · " + words["hint"] + "\n"
+	return Mail{MessageID: NewMessageID(d.opt.ReplyDomain), ConversationID: t.ConversationID, Kind: "agent_reply",
+		From: (&mail.Address{Name: agent.Name + " (" + d.opt.SiteName + ")", Address: d.fromAddress()}).String(),
+		To:   (&mail.Address{Name: t.Name, Address: t.Email}).String(), ReplyTo: d.replyAddress(t.ID),
+		InReplyTo: t.LastMessageID, References: references(t),
+		Subject: "[#" + t.Ref + "] " + words["subject"], Text: body, HTML: html.String()}, nil
+}
+
+// fromAddress is the bare address of the no-reply sender.
+func (d *Desk) fromAddress() string {
+	a, err := mail.ParseAddress(d.opt.From)
+	if err != nil {
+		return d.opt.From
+	}
+	return a.Address
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/mail"
 	"regexp"
 	"strings"
 	"testing"
@@ -169,5 +170,66 @@ func TestCreateTicketRefusesBadInputAndStoresNothing(t *testing.T) {
 	if _, err := d.CreateTicket(ctx, NewTicket{ConversationToken: "forged", Lang: "fr", Topic: "other",
 		Email: "ana@example.org", Message: "x"}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("forged conversation token: got %v, want ErrNotFound", err)
+	}
+}
+
+func TestAgentReplyIsStoredAndMailedInTheTicketThread(t *testing.T) {
+	d, s := newTestDesk(t)
+	ctx := context.Background()
+	tk, err := d.CreateTicket(ctx, NewTicket{Lang: "fr", Topic: "other", Email: "ana@example.org", Name: "Ana", Message: "Bonjour"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent, token, err := s.AddAgent(ctx, "lea@help.example", "Léa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, err := s.AgentByToken(ctx, token); err != nil || a.ID != agent.ID {
+		t.Fatalf("AgentByToken: %+v %v", a, err)
+	}
+	msg, err := d.AgentReply(ctx, agent, "#"+strings.ToLower(tk.Ref), "Voici un nouveau lien.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg.Role != RoleAgent || msg.Kind != KindAgentReply || msg.Seq != 2 {
+		t.Errorf("stored %+v, want the agent's reply as seq 2 of the conversation", msg)
+	}
+	mails := queued(t, s, tk.ConversationID)
+	if len(mails) != 2 {
+		t.Fatalf("queued %d mails, want the confirmation and the reply", len(mails))
+	}
+	var inReplyTo, refs string
+	if err := s.read.QueryRow(`SELECT in_reply_to, refs FROM outbox WHERE message_id = ?`, mails[1].MessageID).
+		Scan(&inReplyTo, &refs); err != nil {
+		t.Fatal(err)
+	}
+	if inReplyTo != tk.RootMessageID || refs != tk.RootMessageID {
+		t.Errorf("threading: In-Reply-To %q References %q, want the confirmation %q", inReplyTo, refs, tk.RootMessageID)
+	}
+	from, err := mail.ParseAddress(mails[1].From)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mails[1].ReplyTo != mails[0].ReplyTo || from.Name != "Léa (Bulle)" || from.Address != "no-reply@help.example" ||
+		!strings.Contains(mails[1].Text, "Voici un nouveau lien.") || !strings.Contains(mails[1].Subject, tk.Ref) {
+		t.Errorf("reply mail: %+v", mails[1])
+	}
+	after, err := s.Ticket(ctx, tk.ID)
+	if err != nil || after.Status != StatusPending || after.LastMessageID != mails[1].MessageID {
+		t.Errorf("ticket after the reply: %+v (%v), want pending, last mail the reply", after, err)
+	}
+
+	if _, err := d.AgentReply(ctx, agent, "AAA-0000", "x"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown reference: got %v, want ErrNotFound", err)
+	}
+	var ve *ValidationError
+	if _, err := d.AgentReply(ctx, agent, tk.Ref, "  "); !errors.As(err, &ve) {
+		t.Errorf("empty reply: got %v, want a validation error", err)
+	}
+	if _, _, err := s.AddAgent(ctx, "x@help.example", "Eve\r\nBcc: all@evil.test"); !errors.As(err, &ve) {
+		t.Errorf("agent name with a line break: got %v, want a validation error", err)
+	}
+	if _, err := s.AgentByToken(ctx, "forged"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("forged agent token: got %v, want ErrNotFound", err)
 	}
 }

@@ -92,13 +92,22 @@ func NewDesk(s *Store, opt DeskOptions) (*Desk, error) {
 // Topics lists the topics in their configured order.
 func (d *Desk) Topics() []Topic { return d.opt.Topics }
 
+// TicketOfConversation returns the conversation's ticket; ErrNotFound when
+// it has none.
+func (d *Desk) TicketOfConversation(ctx context.Context, conversationID int64) (Ticket, error) {
+	return d.store.TicketOfConversation(ctx, conversationID)
+}
+
 // NewTicket is a visitor's request for a person.
 type NewTicket struct {
 	// ConversationToken is the bubble's conversation, whose bot part
 	// becomes the ticket's transcript; "" starts a new conversation (the
 	// contact page).
 	ConversationToken string
-	Lang              string
+	// ConversationID names the conversation directly, for a caller that
+	// has already opened it with its token (the bubble's session).
+	ConversationID int64
+	Lang           string
 	Topic             string
 	Email, Name       string
 	Message           string
@@ -153,8 +162,8 @@ func (d *Desk) CreateTicket(ctx context.Context, nt NewTicket) (CreatedTicket, e
 		return CreatedTicket{}, fmt.Errorf("desk: create ticket: %w", err)
 	}
 	s := d.store
-	var convID int64
-	if nt.ConversationToken != "" {
+	convID := nt.ConversationID
+	if convID == 0 && nt.ConversationToken != "" {
 		c, err := s.ConversationByToken(ctx, nt.ConversationToken)
 		if err != nil {
 			return CreatedTicket{}, fmt.Errorf("desk: create ticket: %w", err)

@@ -192,6 +192,9 @@ type frame struct {
 	Reset        bool          `json:"reset"`
 	Helpful      bool          `json:"helpful"`
 	Decision     *bot.Decision `json:"decision"`
+	Field        string        `json:"field"`
+	Ticket       string        `json:"ticket"`
+	Topics       []topicInfo   `json:"topics"`
 	Conversation struct {
 		ID      int64  `json:"id"`
 		Lang    string `json:"lang"`

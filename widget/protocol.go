@@ -16,6 +16,7 @@ const (
 	typeMessage = "message" // also server to client
 	typeVote    = "vote"
 	typePerson  = "person"
+	typeTicket  = "ticket"
 	typePing    = "ping"
 )
 
@@ -38,6 +39,8 @@ const (
 	CodeRateLimited = "rate_limited" // too many frames; resend later
 	CodeBadToken    = "bad_token"    // the token opens no conversation
 	CodeBadVote     = "bad_vote"     // the seq is not a bot answer of this conversation
+	CodeBadTicket   = "bad_ticket"   // the ticket form has a wrong field, named in "field"
+	CodeNoTickets   = "no_tickets"   // this server takes no tickets
 	CodeUnavailable = "unavailable"  // the assistant could not answer; resend to retry
 	CodeInternal    = "internal"     // the server failed; nothing was stored
 )
@@ -53,6 +56,10 @@ type inFrame struct {
 	Seq      int64  `json:"seq"`       // vote
 	Helpful  *bool  `json:"helpful"`   // vote
 	Channel  string `json:"channel"`   // person
+	Topic    string `json:"topic"`     // ticket
+	Email    string `json:"email"`     // ticket
+	Name     string `json:"name"`      // ticket
+	PageURL  string `json:"page_url"`  // ticket
 }
 
 // welcomeFrame answers a hello.
@@ -62,6 +69,13 @@ type welcomeFrame struct {
 	Resumed      bool             `json:"resumed"`
 	Reset        bool             `json:"reset,omitempty"`
 	Conversation conversationInfo `json:"conversation"`
+	// Topics are the choices of the ticket form, in the visitor's language.
+	Topics []topicInfo `json:"topics,omitempty"`
+}
+
+type topicInfo struct {
+	ID    string `json:"id"`
+	Label string `json:"label"`
 }
 
 type conversationInfo struct {
@@ -88,6 +102,7 @@ type messageFrame struct {
 	ClientID  string          `json:"client_id,omitempty"` // visitor messages
 	ReplyTo   int64           `json:"reply_to,omitempty"`  // bot replies
 	Channel   string          `json:"channel,omitempty"`   // person requests
+	Ticket    string          `json:"ticket,omitempty"`    // ticket_created: the reference
 	Decision  json.RawMessage `json:"decision,omitempty"`  // bot messages
 	CreatedAt time.Time       `json:"created_at"`
 }
@@ -111,6 +126,7 @@ type errorFrame struct {
 	Message  string `json:"message"`
 	ClientID string `json:"client_id,omitempty"`
 	Seq      int64  `json:"seq,omitempty"`
+	Field    string `json:"field,omitempty"` // bad_ticket: the form field to fix
 }
 
 func errFrame(code, msg string) errorFrame {
@@ -121,6 +137,7 @@ func errFrame(code, msg string) errorFrame {
 type systemBody struct {
 	Text    string `json:"text"`
 	Channel string `json:"channel,omitempty"`
+	Ticket  string `json:"ticket,omitempty"` // ticket_created: the reference
 }
 
 // frameOf turns a stored message into the frame visitors receive.
@@ -139,7 +156,7 @@ func frameOf(m escalation.Message) messageFrame {
 	case escalation.RoleSystem:
 		var b systemBody
 		_ = json.Unmarshal([]byte(m.Body), &b)
-		f.Text, f.Channel = b.Text, b.Channel
+		f.Text, f.Channel, f.Ticket = b.Text, b.Channel, b.Ticket
 	default:
 		f.Text = m.Body
 	}

@@ -115,6 +115,8 @@ func (s *Session) Handle(ctx context.Context, in Input) error {
 		return s.vote(ctx, f)
 	case typePerson:
 		return s.person(ctx, f)
+	case typeTicket:
+		return s.ticket(ctx, f)
 	case typePing:
 		return s.send(ctx, pongFrame{Type: typePong})
 	}
@@ -167,7 +169,8 @@ func (s *Session) hello(ctx context.Context, f inFrame) error {
 	s.mu.Unlock()
 	s.w.hub.subscribe(conv.ID, s)
 	welcome := welcomeFrame{Type: typeWelcome, Token: token, Resumed: resumed, Reset: reset,
-		Conversation: conversationInfo{ID: conv.ID, Lang: conv.Lang, LastSeq: conv.LastSeq, CreatedAt: conv.CreatedAt}}
+		Conversation: conversationInfo{ID: conv.ID, Lang: conv.Lang, LastSeq: conv.LastSeq, CreatedAt: conv.CreatedAt},
+		Topics:       s.w.topics(lang)}
 	if err := s.send(ctx, welcome); err != nil {
 		return err
 	}
@@ -322,6 +325,59 @@ func (s *Session) person(ctx context.Context, f inFrame) error {
 		}
 	}
 	return s.Flush(ctx)
+}
+
+// ticket opens an email ticket on this conversation from the bubble's
+// form. A resend, or a second form on the same conversation, finds the
+// ticket already open and says so again instead of opening another.
+func (s *Session) ticket(ctx context.Context, f inFrame) error {
+	if s.w.opt.Tickets == nil {
+		return s.fail(ctx, errFrame(CodeNoTickets, "this help center takes no email tickets"))
+	}
+	if f.ClientID != "" && !validClientID(f.ClientID) {
+		return s.fail(ctx, errFrame(CodeBadFrame, "client_id must be 1 to 64 letters, digits, - or _"))
+	}
+	convID, lang := s.conversation().ID, s.turnLang()
+	t, err := s.w.opt.Tickets.CreateTicket(ctx, escalation.NewTicket{ConversationID: convID, Lang: lang,
+		Topic: f.Topic, Email: f.Email, Name: f.Name, Message: f.Text, PageURL: f.PageURL})
+	var ve *escalation.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		return s.fail(ctx, errorFrame{Type: typeError, Code: CodeBadTicket, ClientID: f.ClientID, Field: ve.Field, Message: ve.Msg})
+	case escalation.ErrorCode(err) == escalation.ECONFLICT:
+		if t.Ticket, err = s.w.opt.Tickets.TicketOfConversation(ctx, convID); err != nil {
+			return s.internalFor(ctx, f.ClientID, "find ticket", err)
+		}
+	case err != nil:
+		return s.internalFor(ctx, f.ClientID, "create ticket", err)
+	}
+	body, _ := json.Marshal(systemBody{Text: ticketText(lang, t.Ref, t.Email), Ticket: t.Ref})
+	m, created, err := s.w.store.AppendMessage(ctx, escalation.NewMessage{ConversationID: convID,
+		Role: escalation.RoleSystem, ClientID: f.ClientID, Kind: "ticket_created", Body: string(body)})
+	if err != nil {
+		return s.internalFor(ctx, f.ClientID, "store ticket note", err)
+	}
+	if created {
+		s.w.log.Info("ticket opened", "conversation_id", convID, "ticket", t.Ref, "topic", t.Topic)
+		s.w.hub.publish(convID, s)
+	}
+	if f.ClientID != "" {
+		if err := s.send(ctx, ackFrame{Type: typeAck, ClientID: f.ClientID, Seq: m.Seq}); err != nil {
+			return err
+		}
+	}
+	return s.Flush(ctx)
+}
+
+// ticketText tells the visitor their ticket is open, and where the answer
+// will come.
+func ticketText(lang, ref, email string) string {
+	if lang == "fr" {
+		return "Demande #" + ref + " enregistrée. Une confirmation part à " + email +
+			" ; une personne de l'équipe vous répondra par e-mail. Pour ajouter une précision, répondez à cet e-mail."
+	}
+	return "Request #" + ref + " recorded. A confirmation is on its way to " + email +
+		"; a person from the team will reply by email. To add details, reply to that email."
 }
 
 // Flush sends the stored messages the visitor has not been sent yet, in

@@ -38,9 +38,17 @@ type Conversations interface {
 	UnhelpfulStreak(ctx context.Context, conversationID int64) (int, error)
 }
 
+// Tickets opens tickets from the bubble; *escalation.Desk is one.
+type Tickets interface {
+	CreateTicket(ctx context.Context, nt escalation.NewTicket) (escalation.CreatedTicket, error)
+	TicketOfConversation(ctx context.Context, conversationID int64) (escalation.Ticket, error)
+	Topics() []escalation.Topic
+}
+
 var (
 	_ Assistant     = (*bot.Bot)(nil)
 	_ Conversations = (*escalation.Store)(nil)
+	_ Tickets       = (*escalation.Desk)(nil)
 )
 
 // Defaults of Options.
@@ -79,6 +87,8 @@ type Options struct {
 	// AnswerLatency, when set, is told the time from reading a visitor's
 	// message frame to writing the bot's reply, for benchmarks and metrics.
 	AnswerLatency func(time.Duration)
+	// Tickets, when set, lets visitors open an email ticket from the bubble.
+	Tickets Tickets
 }
 
 // Widget serves the bubble and the visitor WebSocket. Create it with New.
@@ -161,6 +171,22 @@ func (w *Widget) enter() bool {
 	}
 	w.conns.Add(1)
 	return true
+}
+
+// topics are the ticket form's choices in lang; none without tickets.
+func (w *Widget) topics(lang string) []topicInfo {
+	if w.opt.Tickets == nil {
+		return nil
+	}
+	var out []topicInfo
+	for _, t := range w.opt.Tickets.Topics() {
+		label := t.Label[lang]
+		if label == "" {
+			label = t.ID
+		}
+		out = append(out, topicInfo{ID: t.ID, Label: label})
+	}
+	return out
 }
 
 // lang is the supported language closest to what a hello asked for.

@@ -54,7 +54,13 @@
       rate_limited: "Vous allez un peu vite : nouvel essai dans un instant.",
       bad_token: "Votre conversation précédente est introuvable : une nouvelle commence.",
       unavailable: "L'assistant n'a pas pu répondre.",
-      error: "Une erreur est survenue. Réessayez dans un instant."
+      error: "Une erreur est survenue. Réessayez dans un instant.",
+      formEmail: "Votre e-mail",
+      formName: "Votre nom (facultatif)",
+      formTopic: "Thème",
+      formMessage: "Votre message",
+      formSend: "Envoyer la demande",
+      formFix: "À corriger : "
     },
     en: {
       open: "Open the assistant",
@@ -80,7 +86,13 @@
       rate_limited: "You're going a bit fast: trying again in a moment.",
       bad_token: "Your previous conversation could not be found: a new one starts.",
       unavailable: "The assistant could not answer.",
-      error: "Something went wrong. Try again in a moment."
+      error: "Something went wrong. Try again in a moment.",
+      formEmail: "Your email",
+      formName: "Your name (optional)",
+      formTopic: "Topic",
+      formMessage: "Your message",
+      formSend: "Send the request",
+      formFix: "Please fix: "
     }
   };
   var T = STRINGS[LANG];
@@ -133,6 +145,13 @@
     ".votes svg { width: 15px; height: 15px; fill: currentColor; }",
     ".votes button[aria-pressed=true] { background: #e6ecff; border-color: #3451b2; color: #3451b2; }",
     ".pointer { display: inline-block; margin-top: 6px; color: #3451b2; }",
+    "form.ticket { display: flex; flex-direction: column; gap: 6px; padding: 8px 0 0; border: 0; background: transparent; }",
+    "form.ticket label { font-size: 13px; color: #424a53; display: flex; flex-direction: column; gap: 2px; }",
+    "form.ticket input, form.ticket select, form.ticket textarea { font: inherit; font-size: 14px; padding: 6px 8px; border: 1px solid #d0d7de; border-radius: 8px; height: auto; }",
+    "form.ticket textarea { min-height: 70px; resize: vertical; }",
+    "form.ticket .send { padding: 8px 12px; }",
+    "form.ticket .fix { color: #b42318; font-size: 13px; margin: 0; }",
+    "form.ticket .fix:empty { display: none; }",
     "form { display: flex; gap: 8px; padding: 10px; border-top: 1px solid #e1e4e8; background: #fff; }",
     "textarea { flex: 1; resize: none; font: inherit; padding: 8px 10px; border: 1px solid #d0d7de; border-radius: 10px; height: 42px; max-height: 120px; }",
     ".send { font: inherit; border: 0; background: #3451b2; color: #fff; border-radius: 10px; padding: 0 14px; cursor: pointer; }",
@@ -373,7 +392,8 @@
           var b = el("button", { type: "button", "data-channel": ch, text: ch === "chat" ? T.chat : T.email });
           b.addEventListener("click", function () {
             Array.prototype.forEach.call(actions.querySelectorAll("button"), function (x) { x.disabled = true; });
-            sendPerson(ch);
+            if (ch === "email" && topics.length) row.appendChild(ticketForm());
+            else sendPerson(ch);
           });
           actions.appendChild(b);
         });
@@ -390,6 +410,36 @@
         }
         break;
     }
+  }
+
+  // ticketForm asks what an email ticket needs. It is not kept across
+  // reloads: the ticket, once sent, is in the conversation.
+  function ticketForm() {
+    var id = newID();
+    var email = el("input", { type: "email", name: "email", required: "", autocomplete: "email" });
+    var name = el("input", { type: "text", name: "name", autocomplete: "name", maxlength: "200" });
+    var topic = el("select", { name: "topic" });
+    topics.forEach(function (t) { topic.appendChild(el("option", { value: t.id, text: t.label })); });
+    var text = el("textarea", { name: "message", required: "", maxlength: "10000" });
+    var last = state.messages.filter(function (m) { return m.role === "visitor"; }).pop();
+    if (last) text.value = last.text;
+    var fix = el("p", { class: "fix", role: "alert" });
+    var send = el("button", { type: "submit", class: "send", text: T.formSend });
+    var form = el("form", { class: "ticket", "data-client-id": id }, [
+      el("label", {}, [el("span", { text: T.formEmail }), email]),
+      el("label", {}, [el("span", { text: T.formName }), name]),
+      el("label", {}, [el("span", { text: T.formTopic }), topic]),
+      el("label", {}, [el("span", { text: T.formMessage }), text]),
+      fix, send]);
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      fix.textContent = "";
+      send.disabled = true;
+      sendFrame({ type: "ticket", client_id: id, topic: topic.value, email: email.value.trim(), name: name.value.trim(),
+        text: text.value, page_url: location.protocol.indexOf("http") === 0 ? location.href.split("#")[0] : "" });
+    });
+    setTimeout(function () { email.focus(); }, 0);
+    return form;
   }
 
   function voteButtons(seq) {
@@ -417,6 +467,7 @@
   // ---- sending -----------------------------------------------------------
 
   var ws = null, ready = false, retries = 0, timer = null, pinger = null;
+  var topics = []; // the ticket form's choices, from the welcome
   var outbox = []; // votes and person requests made while offline
 
   function sendMessage(text) {
@@ -520,6 +571,7 @@
       render();
     }
     state.token = f.token;
+    topics = f.topics || [];
     save();
     ready = true;
     retries = 0;
@@ -535,6 +587,8 @@
 
   function ack(f) {
     dropPending(f.client_id);
+    var form = log.querySelector('form.ticket[data-client-id="' + cssEscape(f.client_id || "") + '"]');
+    if (form) form.remove();
   }
 
   function dropPending(id) {
@@ -574,6 +628,17 @@
         render();
         note(T.bad_token);
         raw({ type: "hello", last_seq: 0, lang: LANG });
+        return;
+      case "bad_ticket":
+        var tf = log.querySelector('form.ticket[data-client-id="' + cssEscape(f.client_id || "") + '"]');
+        if (tf) {
+          tf.querySelector(".fix").textContent = T.formFix + f.message;
+          tf.querySelector(".send").disabled = false;
+          var field = tf.querySelector('[name="' + (f.field === "text" ? "message" : cssEscape(f.field || "")) + '"]');
+          if (field) field.focus();
+          return;
+        }
+        note(T.error, "error");
         return;
       case "rate_limited":
         note(T.rate_limited);

@@ -150,7 +150,12 @@ func newEnv(t testing.TB, change func(*Options)) *testEnv {
 
 func newEnvWith(t testing.TB, base *kb.Base, a Assistant, change func(*Options)) *testEnv {
 	t.Helper()
-	store := openStore(t)
+	return newEnvOn(t, base, a, openStore(t), change)
+}
+
+// newEnvOn serves a widget on a given store.
+func newEnvOn(t testing.TB, base *kb.Base, a Assistant, store *escalation.Store, change func(*Options)) *testEnv {
+	t.Helper()
 	// Tests send frames faster than anyone types; TestRateLimit sets its own.
 	opt := Options{AllowedOrigins: []string{"https://shop.example"}, Langs: []string{"en", "fr"}, DefaultLang: "en",
 		Rate: 1000, Burst: 1000}

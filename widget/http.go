@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -14,7 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-//go:embed static/widget.js static/demo.html
+//go:embed static/widget.js static/demo.html static/contact.html
 var staticFS embed.FS
 
 // scriptMaxAge is how long browsers may keep widget.js without asking
@@ -49,6 +50,63 @@ func (w *Widget) Register(e *echo.Echo) {
 	})
 	e.GET("/widget/ws", w.handleWS)
 	e.Match([]string{http.MethodGet, http.MethodHead}, "/demo", w.handleDemo)
+	if w.opt.Tickets != nil {
+		e.GET("/contact", w.handleContactForm)
+		e.POST("/contact", w.handleContactPost)
+	}
+}
+
+// contactCookie carries the contact form's CSRF token.
+const contactCookie = "bulle_contact"
+
+// handleContactForm shows the contact form, which works without JavaScript.
+func (w *Widget) handleContactForm(c echo.Context) error {
+	p := w.contactPage(w.contactLang(c.QueryParam("lang")))
+	p.Form.PageURL = c.QueryParam("page")
+	p.CSRF = newCSRF()
+	c.SetCookie(&http.Cookie{Name: contactCookie, Value: p.CSRF, Path: "/contact", HttpOnly: true,
+		Secure: c.Scheme() == "https", SameSite: http.SameSiteStrictMode, MaxAge: 3600})
+	return renderContact(c, http.StatusOK, p)
+}
+
+// handleContactPost opens a ticket from the form.
+func (w *Widget) handleContactPost(c echo.Context) error {
+	r := c.Request()
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "The form is too large.")
+	}
+	cookie, _ := r.Cookie(contactCookie)
+	csrfOK := cookie != nil && sameCSRF(r.PostForm.Get("csrf"), cookie.Value)
+	f := ContactForm{Topic: r.PostForm.Get("topic"), Email: r.PostForm.Get("email"), Name: r.PostForm.Get("name"),
+		PageURL: r.PostForm.Get("page_url"), Message: r.PostForm.Get("message"), Website: r.PostForm.Get("website")}
+	p, err := w.submitContact(r.Context(), w.contactLang(c.QueryParam("lang")), c.RealIP(), f, csrfOK)
+	status := http.StatusOK
+	switch {
+	case errors.Is(err, errContactTooFast):
+		status = http.StatusTooManyRequests
+	case err != nil:
+		return err
+	case p.Error != "":
+		status = http.StatusUnprocessableEntity
+	}
+	if p.Ticket == "" {
+		p.CSRF = newCSRF()
+		c.SetCookie(&http.Cookie{Name: contactCookie, Value: p.CSRF, Path: "/contact", HttpOnly: true,
+			Secure: c.Scheme() == "https", SameSite: http.SameSiteStrictMode, MaxAge: 3600})
+	}
+	return renderContact(c, status, p)
+}
+
+func renderContact(c echo.Context, status int, p contactPage) error {
+	var buf bytes.Buffer
+	if err := contactTemplate.Execute(&buf, p); err != nil {
+		return fmt.Errorf("widget: contact page: %w", err)
+	}
+	h := c.Response().Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'self'")
+	h.Set("Cache-Control", "no-store")
+	return c.HTMLBlob(status, buf.Bytes())
 }
 
 // serveScript sends widget.js with a checksum ETag.

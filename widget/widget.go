@@ -100,6 +100,8 @@ type Widget struct {
 	origins *originList
 	hub     *hub
 
+	contactLimits contactLimits
+
 	// stopping ends every connection when Shutdown is called.
 	stopping context.Context
 	stop     context.CancelFunc

@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-func newTestDesk(t *testing.T) (*Desk, *Store) {
+func newTestDesk(t testing.TB) (*Desk, *Store) {
 	t.Helper()
 	s := openTest(t)
 	tokens, err := NewReplyTokens(bytes.Repeat([]byte{3}, 32))

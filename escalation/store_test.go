@@ -10,7 +10,7 @@ import (
 )
 
 // openTest opens a store in a fresh temp folder and closes it after the test.
-func openTest(t *testing.T) *Store {
+func openTest(t testing.TB) *Store {
 	t.Helper()
 	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "bulle.db"))
 	if err != nil {

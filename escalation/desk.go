@@ -108,10 +108,10 @@ type NewTicket struct {
 	// has already opened it with its token (the bubble's session).
 	ConversationID int64
 	Lang           string
-	Topic             string
-	Email, Name       string
-	Message           string
-	PageURL           string
+	Topic          string
+	Email, Name    string
+	Message        string
+	PageURL        string
 }
 
 // CreatedTicket is a new ticket and the token of its conversation, for a

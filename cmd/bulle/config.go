@@ -235,7 +235,7 @@ func (c Config) Validate() error {
 			bad("bot.unsupported[%d]: %v", i, err)
 		}
 	}
-	if _, err := escalation.NewSchedule(c.Hours); err != nil {
+	if _, err := escalation.NewHours(c.Hours); err != nil {
 		bad("%v", err)
 	}
 	for _, o := range c.Widget.AllowedOrigins {

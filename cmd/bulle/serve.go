@@ -41,8 +41,14 @@ type Main struct {
 	// wrapHandler, when set by a test, wraps the whole HTTP handler.
 	wrapHandler func(http.Handler) http.Handler
 
+	// loadConfig reads the config again as ParseFlags did (file,
+	// environment, flags), for reloading the business hours.
+	loadConfig func() (Config, string, error)
+
 	store       *escalation.Store
 	base        *kb.Base
+	avail       *escalation.Availability
+	stopHours   func() // stops reloading the business hours
 	widget      *widget.Widget
 	ln          net.Listener
 	server      *http.Server
@@ -93,6 +99,7 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 		return usageError{err: fmt.Errorf("serve takes no arguments, got %q", rest)}
 	}
 	m.Config, m.ConfigPath, err = f.load(m.Getenv)
+	m.loadConfig = func() (Config, string, error) { return f.load(m.Getenv) }
 	return err
 }
 
@@ -144,9 +151,17 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	e.GET("/healthz", healthz(log, m.store, func() int { return m.base.Corpus().Len() }))
 	kb.NewSite(m.base, m.store, kb.SiteOptions{Name: "Bulle", SecureCookies: cfg.SecureCookies()}).Register(e)
 
+	// The business hours are the one setting applied without a restart:
+	// on SIGHUP or when the config file changes (see hours.go).
+	if m.avail, err = newAvailability(cfg); err != nil {
+		return err
+	}
+	e.GET("/api/availability", escalation.AvailabilityHandler(m.avail, availabilityOptions(cfg)))
+	m.watchHours(ctx)
+
 	botCfg := bot.DefaultConfig()
 	botCfg.Threshold, botCfg.ClarifyRatio, botCfg.Unsupported = cfg.Bot.Threshold, cfg.Bot.ClarifyRatio, cfg.Bot.Unsupported
-	m.widget, err = widget.New(m.store, bot.New(m.base, newChatHours(cfg), botCfg), widget.Options{
+	m.widget, err = widget.New(m.store, bot.New(m.base, chatAvailability{m.avail}, botCfg), widget.Options{
 		AllowedOrigins: cfg.Widget.AllowedOrigins,
 		BaseURL:        cfg.BaseURL,
 		MaxFrameBytes:  cfg.Widget.MaxFrameBytes,
@@ -236,6 +251,10 @@ func (m *Main) Close() error {
 			errs = append(errs, err)
 		}
 		m.widget = nil
+	}
+	if m.stopHours != nil {
+		m.stopHours()
+		m.stopHours = nil
 	}
 	if m.cancelWatch != nil {
 		m.cancelWatch()

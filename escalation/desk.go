@@ -2,6 +2,7 @@ package escalation
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/mail"
@@ -55,6 +56,8 @@ type DeskOptions struct {
 	Tokens      ReplyTokens
 	Topics      []Topic
 	SiteName    string
+	// Files keeps attachments; nil refuses them.
+	Files *Files
 }
 
 // Desk turns escalations into tickets and mail. It holds the rules; the
@@ -112,6 +115,8 @@ type NewTicket struct {
 	Email, Name    string
 	Message        string
 	PageURL        string
+	// Attachments are screenshots and files sent with the request.
+	Attachments []NewAttachment
 }
 
 // CreatedTicket is a new ticket and the token of its conversation, for a
@@ -192,8 +197,12 @@ func (d *Desk) CreateTicket(ctx context.Context, nt NewTicket) (CreatedTicket, e
 	if err != nil {
 		return CreatedTicket{}, fmt.Errorf("desk: create ticket: %w", err)
 	}
-	if _, _, err := appendInTx(ctx, tx, NewMessage{ConversationID: convID, Role: RoleVisitor, Kind: KindTicket,
-		Body: nt.Message}, now); err != nil {
+	msg, _, err := appendInTx(ctx, tx, NewMessage{ConversationID: convID, Role: RoleVisitor, Kind: KindTicket,
+		Body: nt.Message}, now)
+	if err != nil {
+		return CreatedTicket{}, fmt.Errorf("desk: create ticket: %w", err)
+	}
+	if err := d.attach(ctx, tx, msg, nt.Attachments, now); err != nil {
 		return CreatedTicket{}, fmt.Errorf("desk: create ticket: %w", err)
 	}
 	m, err := d.confirmation(t, topic, nt.Message, transcript(history, nt.Lang), messageID)
@@ -208,6 +217,25 @@ func (d *Desk) CreateTicket(ctx context.Context, nt NewTicket) (CreatedTicket, e
 	}
 	return CreatedTicket{Ticket: t, ConversationToken: token}, nil
 }
+
+// attach stores a message's attachments, or refuses them when the desk
+// keeps no files.
+func (d *Desk) attach(ctx context.Context, tx *sql.Tx, msg Message, files []NewAttachment, now string) error {
+	if len(files) == 0 {
+		return nil
+	}
+	if d.opt.Files == nil {
+		return invalid("attachment", "this help center takes no attachments")
+	}
+	if len(files) > maxAttachments {
+		return invalid("attachment", "at most %d files per message", maxAttachments)
+	}
+	_, err := d.opt.Files.attachTx(ctx, tx, msg.ConversationID, msg.Seq, files, now)
+	return err
+}
+
+// maxAttachments bounds the files of one message.
+const maxAttachments = 10
 
 // KindTicket marks the visitor message a ticket was opened with.
 const KindTicket = "ticket"

@@ -41,6 +41,8 @@ type Store struct {
 	appendsDone chan struct{}
 	closeOnce   sync.Once
 
+	mailQueued chan struct{} // poked after a commit that queued mail; see MailQueued
+
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
 }
@@ -91,7 +93,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
 	s := &Store{Now: time.Now, appends: make(chan appendRequest), closing: make(chan struct{}),
-		appendsDone: make(chan struct{})}
+		appendsDone: make(chan struct{}), mailQueued: make(chan struct{}, 1)}
 	s.write = sql.OpenDB(newConnector(path, writerParams))
 	// One writer connection: SQLite allows one writer at a time anyway, and
 	// queueing in database/sql never meets "database is locked".

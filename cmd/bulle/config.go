@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/mail"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,11 +63,21 @@ type Config struct {
 		MaxFrameBytes int `toml:"max_frame_bytes"`
 	} `toml:"widget"`
 	SMTP struct {
+		// Host of the SMTP server mail leaves through; empty keeps mail in
+		// the outbox, shown at /dev/mail.
 		Host     string `toml:"host"`
 		Port     int    `toml:"port"`
 		Username string `toml:"username"`
 		Password Secret `toml:"password"`
 		From     string `toml:"from"`
+		// TLS is escalation.TLSStartTLS, TLSImplicit or TLSNone.
+		TLS string `toml:"tls"`
+		// ReplyDomain is the domain of reply+<token>@ addresses and of
+		// Message-IDs; From's domain when empty.
+		ReplyDomain string `toml:"reply_domain"`
+		// InboundAddr is where the built-in SMTP server for replies
+		// listens, host:port; empty turns it off.
+		InboundAddr string `toml:"inbound_addr"`
 	} `toml:"smtp"`
 }
 
@@ -87,6 +98,7 @@ func DefaultConfig() Config {
 	c.Widget.AllowedOrigins = []string{}
 	c.Widget.MaxFrameBytes = widget.DefaultMaxFrameBytes
 	c.SMTP.Port = 587
+	c.SMTP.TLS = escalation.TLSStartTLS
 	return c
 }
 
@@ -124,6 +136,9 @@ func ApplyEnv(c *Config, getenv func(string) string) error {
 		{"BULLE_SMTP_HOST", &c.SMTP.Host},
 		{"BULLE_SMTP_USERNAME", &c.SMTP.Username},
 		{"BULLE_SMTP_FROM", &c.SMTP.From},
+		{"BULLE_SMTP_TLS", &c.SMTP.TLS},
+		{"BULLE_SMTP_REPLY_DOMAIN", &c.SMTP.ReplyDomain},
+		{"BULLE_SMTP_INBOUND_ADDR", &c.SMTP.InboundAddr},
 	}
 	for _, s := range strs {
 		if v := getenv(s.name); v != "" {
@@ -257,10 +272,82 @@ func (c Config) Validate() error {
 			bad("smtp.from %q: not an email address", c.SMTP.From)
 		}
 	}
+	c.validateSMTP(bad)
 	if len(errs) == 0 {
 		return nil
 	}
 	return errors.New("config: " + strings.Join(errs, "; "))
+}
+
+// domainName matches a host name such as help.example.com or localhost.
+var domainName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$`)
+
+// validateSMTP checks the [smtp] settings that go beyond one value.
+func (c Config) validateSMTP(bad func(format string, args ...any)) {
+	s := c.SMTP
+	switch s.TLS {
+	case escalation.TLSStartTLS, escalation.TLSImplicit, escalation.TLSNone:
+	default:
+		bad("smtp.tls %q: want %s, %s or %s", s.TLS, escalation.TLSStartTLS, escalation.TLSImplicit, escalation.TLSNone)
+	}
+	if s.Host != "" && s.From == "" {
+		bad("smtp.from is empty: mail needs a sender address, such as \"Bulle <no-reply@example.com>\"")
+	}
+	if strings.ContainsAny(s.Host, " /:@") {
+		bad("smtp.host %q: want a host name or an IP address, without a port", s.Host)
+	}
+	if s.Host != "" && s.Username != "" && s.TLS == escalation.TLSNone && !isLoopback(s.Host) {
+		bad("smtp.tls none: would send the password in clear text to %s; use starttls or tls", s.Host)
+	}
+	if s.ReplyDomain != "" && !domainName.MatchString(s.ReplyDomain) {
+		bad("smtp.reply_domain %q: want a domain name, such as help.example.com", s.ReplyDomain)
+	}
+	if s.InboundAddr != "" {
+		if _, port, err := net.SplitHostPort(s.InboundAddr); err != nil {
+			bad("smtp.inbound_addr %q: want host:port, such as 127.0.0.1:2525", s.InboundAddr)
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			bad("smtp.inbound_addr %q: port %q is not a number from 0 to 65535", s.InboundAddr, port)
+		}
+		if c.ReplyDomain() == "" {
+			bad("smtp.inbound_addr needs smtp.reply_domain (or smtp.from) to know which addresses to accept")
+		}
+	}
+}
+
+// ReplyDomain is the domain of reply addresses and Message-IDs:
+// smtp.reply_domain, else the domain of smtp.from, else "".
+func (c Config) ReplyDomain() string {
+	if c.SMTP.ReplyDomain != "" {
+		return strings.ToLower(c.SMTP.ReplyDomain)
+	}
+	if a, err := mail.ParseAddress(c.SMTP.From); err == nil {
+		if at := strings.LastIndexByte(a.Address, '@'); at >= 0 {
+			return strings.ToLower(a.Address[at+1:])
+		}
+	}
+	return ""
+}
+
+// MailFrom is the sender of every mail Bulle writes: smtp.from, else a
+// no-reply address at the reply domain, else at localhost (for mail that
+// only the development page will show).
+func (c Config) MailFrom() string {
+	if c.SMTP.From != "" {
+		return c.SMTP.From
+	}
+	if d := c.ReplyDomain(); d != "" {
+		return "Bulle <no-reply@" + d + ">"
+	}
+	return "Bulle <no-reply@localhost>"
+}
+
+// isLoopback reports whether host names this machine.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // SecureCookies reports whether the public URL is https, in which case
@@ -316,6 +403,9 @@ func (c Config) LogValue() slog.Value {
 		slog.String("smtp_username", c.SMTP.Username),
 		slog.Any("smtp_password", c.SMTP.Password),
 		slog.String("smtp_from", c.SMTP.From),
+		slog.String("smtp_tls", c.SMTP.TLS),
+		slog.String("smtp_reply_domain", c.SMTP.ReplyDomain),
+		slog.String("smtp_inbound_addr", c.SMTP.InboundAddr),
 	)
 }
 

@@ -194,7 +194,7 @@ func TestSecureCookies(t *testing.T) {
 
 func TestConfigMasksSecrets(t *testing.T) {
 	const secret = "hunter2-very-secret"
-	file := writeConfig(t, "[smtp]\nhost = \"mail.example.com\"\npassword = \""+secret+"\"\n")
+	file := writeConfig(t, "[smtp]\nhost = \"mail.example.com\"\nfrom = \"no-reply@example.com\"\npassword = \""+secret+"\"\n")
 	c, _, err := loadArgs([]string{"--config", file}, noEnv)
 	if err != nil {
 		t.Fatal(err)

@@ -134,6 +134,14 @@ const errorPage = `<!doctype html>
 <body><h1>%[2]s</h1><p>%[3]s</p><p><a href="/">Help center</a></p></body></html>
 `
 
+// mountHandler serves a plain net/http handler at each path, behind the
+// same middleware as every route, for packages that must not import echo.
+func mountHandler(e *echo.Echo, h http.Handler, paths ...string) {
+	for _, p := range paths {
+		e.GET(p, echo.WrapHandler(h))
+	}
+}
+
 // pinger is a database that can say it is reachable.
 type pinger interface {
 	Ping(ctx context.Context) error

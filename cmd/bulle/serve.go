@@ -41,6 +41,13 @@ type Main struct {
 	// wrapHandler, when set by a test, wraps the whole HTTP handler.
 	wrapHandler func(http.Handler) http.Handler
 
+	// replyTokens make and check reply+<token>@ addresses; Run loads
+	// their key from the data folder.
+	replyTokens escalation.ReplyTokens
+	// deliverReply adds a reply by email to its ticket. While nil, the
+	// inbound listener answers 451 and mail servers retry.
+	deliverReply func(ctx context.Context, r escalation.InboundReply) error
+
 	// loadConfig reads the config again as ParseFlags did (file,
 	// environment, flags), for reloading the business hours.
 	loadConfig func() (Config, string, error)
@@ -50,6 +57,7 @@ type Main struct {
 	avail       *escalation.Availability
 	stopHours   func() // stops reloading the business hours
 	widget      *widget.Widget
+	mailer      *mailer // email out and in; see mail.go
 	ln          net.Listener
 	server      *http.Server
 	cancelBase  context.CancelFunc // ends the server's BaseContext
@@ -173,9 +181,17 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	m.widget.Register(e)
+	if page := m.devMailPage(); page != nil {
+		mountHandler(e, page, "/dev/mail", "/dev/mail/*")
+	}
 
 	if m.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return fmt.Errorf("listen: %w", err)
+	}
+	m.failed = make(chan error, 1)
+	if err := m.startMail(ctx); err != nil {
+		m.ln.Close() // not served yet, so Close would not close it
+		return err
 	}
 	// Requests inherit baseCtx; Close cancels it before Shutdown, because
 	// Shutdown neither waits for nor ends hijacked connections (WebSockets),
@@ -195,11 +211,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	m.serveDone, m.failed = make(chan struct{}), make(chan error, 1)
+	m.serveDone = make(chan struct{})
 	go func() {
 		defer close(m.serveDone)
 		if err := m.server.Serve(m.ln); !errors.Is(err, http.ErrServerClosed) {
-			m.failed <- fmt.Errorf("serve: %w", err)
+			select { // the first failure is enough to stop; never block on a second
+			case m.failed <- fmt.Errorf("serve: %w", err):
+			default:
+			}
 		}
 	}()
 	log.Info("listening", "url", m.URL(), "base_url", cfg.BaseURL)
@@ -251,6 +270,11 @@ func (m *Main) Close() error {
 			errs = append(errs, err)
 		}
 		m.widget = nil
+	}
+	// Replies being stored finish, and the sender stops, before the store
+	// they write to closes.
+	if err := m.stopMail(); err != nil {
+		errs = append(errs, err)
 	}
 	if m.stopHours != nil {
 		m.stopHours()

@@ -2,7 +2,9 @@ package escalation
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/mail"
@@ -215,6 +217,7 @@ func (d *Desk) CreateTicket(ctx context.Context, nt NewTicket) (CreatedTicket, e
 	if err := tx.Commit(); err != nil {
 		return CreatedTicket{}, fmt.Errorf("desk: create ticket: commit: %w", err)
 	}
+	s.notifyMailQueued()
 	return CreatedTicket{Ticket: t, ConversationToken: token}, nil
 }
 
@@ -333,6 +336,7 @@ func (d *Desk) AgentReply(ctx context.Context, agent Agent, ref, text string) (M
 	if err := tx.Commit(); err != nil {
 		return Message{}, fmt.Errorf("desk: agent reply: commit: %w", err)
 	}
+	s.notifyMailQueued()
 	return msg, nil
 }
 
@@ -343,4 +347,89 @@ func references(t Ticket) []string {
 		return []string{t.RootMessageID}
 	}
 	return []string{t.RootMessageID, t.LastMessageID}
+}
+
+// DeliverReply adds a visitor's reply by email to its ticket: the text in
+// the ticket's conversation, the attachments the allowlist accepts, and a
+// note naming any it refused. A mail server that missed our answer sends
+// the same reply again; its Message-ID finds the first copy, so it is
+// stored once. An unknown ticket is ErrNotFound, and nothing is stored.
+func (d *Desk) DeliverReply(ctx context.Context, r InboundReply) error {
+	s := d.store
+	tx, err := s.beginWrite(ctx)
+	if err != nil {
+		return fmt.Errorf("desk: deliver reply: %w", err)
+	}
+	defer tx.Rollback()
+	t, err := scanTicket(tx.QueryRowContext(ctx, selectTicket+` WHERE id = ?`, r.TicketID))
+	if err != nil {
+		return fmt.Errorf("desk: deliver reply to ticket %d: %w", r.TicketID, err)
+	}
+	text := strings.TrimSpace(r.Text)
+	if text == "" {
+		text = map[string]string{"fr": "(réponse sans texte)", "en": "(reply without text)"}[t.Lang]
+	}
+	if utf8.RuneCountInString(text) > maxTicketMessage {
+		text = string([]rune(text)[:maxTicketMessage]) + "…"
+	}
+	now := s.now()
+	msg, created, err := appendInTx(ctx, tx, NewMessage{ConversationID: t.ConversationID, Role: RoleVisitor,
+		ClientID: mailClientID(r), Kind: KindEmail, Body: text}, now)
+	if err != nil {
+		return fmt.Errorf("desk: deliver reply: %w", err)
+	}
+	if !created {
+		return nil // already stored: the sender retried after a lost answer
+	}
+	var kept []NewAttachment
+	var refused []string
+	for _, a := range r.Attachments {
+		if d.opt.Files == nil {
+			refused = append(refused, a.Name)
+			continue
+		}
+		if _, err := d.opt.Files.sniff(a.Name, a.Data); err != nil {
+			refused = append(refused, a.Name)
+			continue
+		}
+		kept = append(kept, NewAttachment{Name: a.Name, Data: a.Data})
+	}
+	if len(kept) > maxAttachments {
+		refused = append(refused, fmt.Sprintf("%d more", len(kept)-maxAttachments))
+		kept = kept[:maxAttachments]
+	}
+	if err := d.attach(ctx, tx, msg, kept, now); err != nil {
+		return fmt.Errorf("desk: deliver reply: %w", err)
+	}
+	if len(refused) > 0 {
+		note := map[string]string{"fr": "Pièces jointes refusées (type ou taille non acceptés) : ",
+			"en": "Attachments refused (type or size not accepted): "}[t.Lang] + strings.Join(refused, ", ")
+		if _, _, err := appendInTx(ctx, tx, NewMessage{ConversationID: t.ConversationID, Role: RoleSystem,
+			Kind: "attachments_refused", Body: note}, now); err != nil {
+			return fmt.Errorf("desk: deliver reply: %w", err)
+		}
+	}
+	last := t.LastMessageID
+	if r.MessageID != "" {
+		last = r.MessageID
+	}
+	if err := touchTicketTx(ctx, tx, t.ID, last, StatusOpen, now); err != nil {
+		return fmt.Errorf("desk: deliver reply: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("desk: deliver reply: commit: %w", err)
+	}
+	return nil
+}
+
+// mailClientID keys a reply by its Message-ID within the conversation, so
+// that a resent reply is stored once; a reply without one is keyed by its
+// content.
+func mailClientID(r InboundReply) string {
+	key := r.MessageID
+	if key == "" {
+		key = r.From + "\x00" + r.Text
+	}
+	sum := sha256.Sum256([]byte(key))
+	return "mail-" + hex.EncodeToString(sum[:20])
 }

@@ -233,3 +233,67 @@ func TestAgentReplyIsStoredAndMailedInTheTicketThread(t *testing.T) {
 		t.Errorf("forged agent token: got %v, want ErrNotFound", err)
 	}
 }
+
+func TestReplyByEmailLandsOnItsTicketOnce(t *testing.T) {
+	d, s := newTestDesk(t)
+	files, err := NewFiles(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.opt.Files = files
+	ctx := context.Background()
+	tk, err := d.CreateTicket(ctx, NewTicket{Lang: "fr", Topic: "bug", Email: "ana@example.org", Message: "Ça plante"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent, _, _ := s.AddAgent(ctx, "lea@help.example", "Léa")
+	if _, err := d.AgentReply(ctx, agent, tk.Ref, "Pouvez-vous envoyer une capture ?"); err != nil {
+		t.Fatal(err)
+	}
+	reply := InboundReply{TicketID: tk.ID, From: "ana@example.org", MessageID: "<r1@mail.example.org>",
+		Text: "Voici la capture.", Attachments: []InboundAttachment{
+			{Name: "capture.png", ContentType: "image/png", Data: screenshotPNG},
+			{Name: "setup.exe", ContentType: "application/octet-stream", Data: []byte("MZ\x90\x00\x03")},
+		}}
+	if err := d.DeliverReply(ctx, reply); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.DeliverReply(ctx, reply); err != nil { // the sending server retries after a lost 250
+		t.Fatal(err)
+	}
+	msgs, err := s.MessagesAfter(ctx, tk.ConversationID, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, m := range msgs {
+		kinds = append(kinds, m.Kind)
+	}
+	if got := strings.Join(kinds, ","); got != "ticket,agent_reply,email,attachments_refused" {
+		t.Fatalf("thread kinds %s, want the reply once and a note on the refused file", got)
+	}
+	if !strings.Contains(msgs[3].Body, "setup.exe") || msgs[2].Body != "Voici la capture." {
+		t.Errorf("reply %q, note %q", msgs[2].Body, msgs[3].Body)
+	}
+	if a, _, err := s.AttachmentFile(ctx, tk.ConversationID, 1); err != nil || a.Seq != msgs[2].Seq || a.Name != "capture.png" {
+		t.Errorf("kept attachment %+v (%v)", a, err)
+	}
+	after, _ := s.Ticket(ctx, tk.ID)
+	if after.Status != StatusOpen || after.LastMessageID != "<r1@mail.example.org>" {
+		t.Errorf("ticket after the reply: %+v, want open again, threaded on the reply", after)
+	}
+	// The next answer threads under the visitor's reply.
+	if _, err := d.AgentReply(ctx, agent, tk.Ref, "Merci, c'est corrigé."); err != nil {
+		t.Fatal(err)
+	}
+	var inReplyTo, refs string
+	s.read.QueryRow(`SELECT in_reply_to, refs FROM outbox WHERE conversation_id = ? ORDER BY id DESC LIMIT 1`,
+		tk.ConversationID).Scan(&inReplyTo, &refs)
+	if inReplyTo != "<r1@mail.example.org>" || refs != tk.RootMessageID+" <r1@mail.example.org>" {
+		t.Errorf("threading after a reply: In-Reply-To %q References %q", inReplyTo, refs)
+	}
+
+	if err := d.DeliverReply(ctx, InboundReply{TicketID: tk.ID + 100, Text: "x"}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("reply to an unknown ticket: %v, want ErrNotFound", err)
+	}
+}

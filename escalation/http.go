@@ -45,3 +45,83 @@ func AvailabilityHandler(a *Availability, opt AvailabilityOptions) echo.HandlerF
 		return c.JSON(http.StatusOK, r)
 	}
 }
+
+// RegisterAgentAPI mounts the agents' HTTP API under /api/agent: an agent
+// reads a ticket and answers it. Every request carries the agent's token
+// as "Authorization: Bearer <token>" (no cookie, so no cross-site request
+// can use it). The console of the live-chat issue builds on it.
+func RegisterAgentAPI(e *echo.Echo, s *Store, d *Desk) {
+	g := e.Group("/api/agent", agentAuth(s))
+	g.GET("/tickets/:ref", func(c echo.Context) error {
+		ctx := c.Request().Context()
+		t, err := s.TicketByRef(ctx, c.Param("ref"))
+		if err != nil {
+			return err
+		}
+		msgs, err := s.MessagesAfter(ctx, t.ConversationID, 0, maxPage)
+		if err != nil {
+			return err
+		}
+		type message struct {
+			Seq       int64  `json:"seq"`
+			Role      Role   `json:"role"`
+			Kind      string `json:"kind"`
+			Body      string `json:"body"`
+			CreatedAt string `json:"created_at"`
+		}
+		out := struct {
+			Ref      string    `json:"ref"`
+			Topic    string    `json:"topic"`
+			Queue    string    `json:"queue"`
+			Status   string    `json:"status"`
+			Email    string    `json:"email"`
+			Name     string    `json:"name"`
+			Lang     string    `json:"lang"`
+			Verified bool      `json:"verified"`
+			Messages []message `json:"messages"`
+		}{t.Ref, t.Topic, t.Queue, t.Status, t.Email, t.Name, t.Lang, t.Verified, nil}
+		for _, m := range msgs {
+			out.Messages = append(out.Messages, message{m.Seq, m.Role, m.Kind, m.Body, m.CreatedAt.Format("2006-01-02T15:04:05Z07:00")})
+		}
+		return c.JSON(http.StatusOK, out)
+	})
+	g.POST("/tickets/:ref/replies", func(c echo.Context) error {
+		var in struct {
+			Text string `json:"text"`
+		}
+		c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, 256<<10)
+		if err := c.Bind(&in); err != nil {
+			return invalid("body", "want JSON {\"text\": \"…\"}")
+		}
+		m, err := d.AgentReply(c.Request().Context(), c.Get(agentKey).(Agent), c.Param("ref"), in.Text)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusCreated, map[string]int64{"seq": m.Seq})
+	})
+}
+
+const agentKey = "bulle.agent"
+
+// agentAuth lets through requests bearing an agent's token.
+func agentAuth(s *Store) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			token, ok := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
+			if !ok {
+				c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="bulle agents"`)
+				return echo.NewHTTPError(http.StatusUnauthorized, "Send your agent token: Authorization: Bearer <token>.")
+			}
+			a, err := s.AgentByToken(c.Request().Context(), strings.TrimSpace(token))
+			if err != nil {
+				if ErrorCode(err) == ENOTFOUND {
+					c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="bulle agents", error="invalid_token"`)
+					return echo.NewHTTPError(http.StatusUnauthorized, "This agent token is not valid.")
+				}
+				return err
+			}
+			c.Set(agentKey, a)
+			return next(c)
+		}
+	}
+}

@@ -78,10 +78,6 @@ func (m *Main) startMail(ctx context.Context) (err error) {
 	cfg, log := m.Config, m.Logger
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.mailer = &mailer{cancel: cancel, done: make(chan struct{})}
-	if m.replyTokens, err = loadReplyTokens(cfg.DataDir); err != nil {
-		close(m.mailer.done)
-		return err
-	}
 
 	if cfg.SMTP.Host == "" {
 		log.Warn("no smtp.host: mail stays in the outbox, listed at /dev/mail on this machine", "url", m.URL()+"/dev/mail")

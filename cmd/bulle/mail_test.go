@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"mime"
 	"net"
 	"net/http"
+	"net/mail"
 	"net/smtp"
 	"net/textproto"
 	"os"
@@ -146,54 +148,118 @@ func TestServeWithSMTPSendsTheOutboxAndHidesTheDevPage(t *testing.T) {
 	}
 }
 
-func TestServeReceivesRepliesByEmail(t *testing.T) {
-	var mu sync.Mutex
-	var replies []escalation.InboundReply
+// TestTicketByEmailEndToEnd follows one request through real sockets: the
+// bubble opens a ticket, the confirmation reaches the provider, an agent
+// answers through the agents' API, the visitor replies by email to the
+// address the mails carry, the reply lands on the ticket, and a forged
+// address lands nowhere.
+func TestTicketByEmailEndToEnd(t *testing.T) {
+	rec, addr := startRecorder(t)
+	host, port, _ := net.SplitHostPort(addr)
 	m := runMailMain(t, func(m *Main) {
-		m.Config.SMTP.InboundAddr = "127.0.0.1:0"
+		m.Config.SMTP.Host = host
+		m.Config.SMTP.Port, _ = strconv.Atoi(port)
+		m.Config.SMTP.TLS = escalation.TLSNone
+		m.Config.SMTP.From = "Bulle <no-reply@help.example.com>"
 		m.Config.SMTP.ReplyDomain = "reply.example.com"
-		m.deliverReply = func(_ context.Context, r escalation.InboundReply) error {
-			mu.Lock()
-			defer mu.Unlock()
-			if r.TicketID == 404 {
-				return escalation.ErrNotFound
-			}
-			replies = append(replies, r)
-			return nil
-		}
+		m.Config.SMTP.InboundAddr = "127.0.0.1:0"
+		m.Config.Widget.AllowedOrigins = []string{"https://shop.example"}
 	})
-	send := func(ticket int64) error {
-		to := "reply+" + m.replyTokens.Make(ticket) + "@reply.example.com"
-		msg := "From: ana@example.com\r\nSubject: Re: help\r\n\r\nIt works.\r\n\r\nOn Mon, Bulle wrote:\r\n> Try this\r\n"
-		return smtp.SendMail(m.InboundAddr(), nil, "ana@example.com", []string{to}, []byte(msg))
+	ctx := context.Background()
+	waitMail := func(what string) *mail.Message {
+		t.Helper()
+		select {
+		case <-rec.got:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s never reached the SMTP server", what)
+		}
+		rec.mu.Lock()
+		raw := rec.msgs[len(rec.msgs)-1]
+		rec.mu.Unlock()
+		msg, err := mail.ReadMessage(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", what, err, raw)
+		}
+		return msg
 	}
-	if err := send(5); err != nil {
+
+	// The bubble: a question, then the email form.
+	c, _, err := dialBubble(t, m, "https://shop.example")
+	if err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	if len(replies) != 1 || replies[0].TicketID != 5 || replies[0].Text != "It works." {
-		t.Errorf("got %+v, want one reply to ticket 5 saying It works.", replies)
+	defer c.CloseNow()
+	exchange(t, c, `{"type":"hello","lang":"fr"}`, 1)
+	exchange(t, c, `{"type":"message","client_id":"q1","text":"comment réinitialiser mon mot de passe ?"}`, 3)
+	got := exchange(t, c, `{"type":"ticket","client_id":"t1","topic":"account","email":"ana@example.org","name":"Ana","text":"Le lien n'arrive pas."}`, 3)
+	ref, _ := got[2]["ticket"].(string)
+	if ref == "" {
+		t.Fatalf("no ticket reference in %v", got)
 	}
-	mu.Unlock()
-	var te *textproto.Error
-	if err := send(404); !errors.As(err, &te) || te.Code != 550 {
-		t.Errorf("unknown ticket: got %v, want 550", err)
-	}
-	if mails, _ := m.store.OutboxMails(context.Background(), 0, 10); len(mails) != 1 || mails[0].Kind != "bounce" {
-		t.Errorf("outbox: got %d mails, want one bounce", len(mails))
-	}
-}
 
-func TestServeRefusesRepliesWith451UntilTicketsAreWired(t *testing.T) {
-	m := runMailMain(t, func(m *Main) {
-		m.Config.SMTP.InboundAddr = "127.0.0.1:0"
-		m.Config.SMTP.ReplyDomain = "reply.example.com"
-	})
-	to := "reply+" + m.replyTokens.Make(5) + "@reply.example.com"
-	err := smtp.SendMail(m.InboundAddr(), nil, "ana@example.com", []string{to}, []byte("Subject: x\r\n\r\nhi\r\n"))
+	confirm := waitMail("the confirmation")
+	rt, err := mail.ParseAddress(confirm.Header.Get("Reply-To"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	replyTo := rt.Address
+	subject, _ := new(mime.WordDecoder).DecodeHeader(confirm.Header.Get("Subject"))
+	if !strings.HasPrefix(replyTo, "reply+") || !strings.HasSuffix(replyTo, "@reply.example.com") ||
+		!strings.Contains(subject, ref) || !strings.Contains(confirm.Header.Get("To"), "ana@example.org") {
+		t.Fatalf("confirmation headers: %v", confirm.Header)
+	}
+
+	// An agent answers through the API.
+	_, token, err := m.store.AddAgent(ctx, "lea@help.example.com", "Lea")
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := func(method, path, body, bearer string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, m.URL()+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if code, _ := api("POST", "/api/agent/tickets/"+ref+"/replies", `{"text":"Voici un nouveau lien."}`, "forged"); code != 401 {
+		t.Errorf("reply with a forged agent token: %d, want 401", code)
+	}
+	if code, body := api("POST", "/api/agent/tickets/"+ref+"/replies", `{"text":"Voici un nouveau lien."}`, token); code != 201 {
+		t.Fatalf("agent reply: %d %s", code, body)
+	}
+	answer := waitMail("the agent's reply")
+	if answer.Header.Get("In-Reply-To") != confirm.Header.Get("Message-Id") || !strings.Contains(answer.Header.Get("Reply-To"), replyTo) {
+		t.Errorf("agent reply not threaded: In-Reply-To %q, Reply-To %q", answer.Header.Get("In-Reply-To"), answer.Header.Get("Reply-To"))
+	}
+
+	// The visitor replies by email, quoting the answer.
+	reply := "From: Ana <ana@example.org>\r\nTo: " + replyTo + "\r\nMessage-ID: <r1@mail.example.org>\r\n" +
+		"In-Reply-To: " + answer.Header.Get("Message-Id") + "\r\nSubject: Re: [#" + ref + "]\r\n\r\n" +
+		"Merci, ça marche !\r\n\r\nLe lundi, Lea a écrit :\r\n> Voici un nouveau lien.\r\n"
+	if err := smtp.SendMail(m.InboundAddr(), nil, "ana@example.org", []string{replyTo}, []byte(reply)); err != nil {
+		t.Fatal(err)
+	}
+	code, body := api("GET", "/api/agent/tickets/"+ref, "", token)
+	if code != 200 || !strings.Contains(body, `"kind":"email","body":"Merci, ça marche !"`) {
+		t.Fatalf("ticket after the visitor's reply: %d %s", code, body)
+	}
+
+	// A forged reply address lands nowhere.
 	var te *textproto.Error
-	if !errors.As(err, &te) || te.Code != 451 {
-		t.Errorf("got %v, want 451 so that the sender's server retries", err)
+	forged := "reply+aaaaaaaaaaaaaaaaaaaaaaaaaaaaa@reply.example.com"
+	if err := smtp.SendMail(m.InboundAddr(), nil, "eve@evil.test", []string{forged}, []byte("Subject: x\r\n\r\nhi\r\n")); !errors.As(err, &te) || te.Code/100 != 5 {
+		t.Errorf("forged token: %v, want a permanent refusal", err)
+	}
+	if _, after := api("GET", "/api/agent/tickets/"+ref, "", token); strings.Count(after, `"kind":"email"`) != 1 {
+		t.Errorf("the forged mail changed the ticket: %s", after)
 	}
 }
 

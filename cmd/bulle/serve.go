@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -167,6 +168,23 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	e.GET("/api/availability", escalation.AvailabilityHandler(m.avail, availabilityOptions(cfg)))
 	m.watchHours(ctx)
 
+	// Tickets: the reply-token key lives in the data folder; attachments
+	// too, outside anything served.
+	if m.replyTokens, err = loadReplyTokens(cfg.DataDir); err != nil {
+		return err
+	}
+	files, err := escalation.NewFiles(filepath.Join(cfg.DataDir, "attachments"), 0)
+	if err != nil {
+		return err
+	}
+	desk, err := escalation.NewDesk(m.store, escalation.DeskOptions{From: cfg.MailFrom(),
+		ReplyDomain: cmp.Or(cfg.ReplyDomain(), "localhost"), Tokens: m.replyTokens, Files: files, SiteName: "Bulle"})
+	if err != nil {
+		return err
+	}
+	m.deliverReply = desk.DeliverReply
+	escalation.RegisterAgentAPI(e, m.store, desk)
+
 	botCfg := bot.DefaultConfig()
 	botCfg.Threshold, botCfg.ClarifyRatio, botCfg.Unsupported = cfg.Bot.Threshold, cfg.Bot.ClarifyRatio, cfg.Bot.Unsupported
 	m.widget, err = widget.New(m.store, bot.New(m.base, chatAvailability{m.avail}, botCfg), widget.Options{
@@ -176,6 +194,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Langs:          cfg.Langs,
 		DefaultLang:    cfg.DefaultLang,
 		Logger:         log,
+		Tickets:        desk,
 	})
 	if err != nil {
 		return err

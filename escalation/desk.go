@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/mail"
 	"net/url"
@@ -60,6 +59,9 @@ type DeskOptions struct {
 	SiteName    string
 	// Files keeps attachments; nil refuses them.
 	Files *Files
+	// BaseURL is the help center's public URL, for the article links of
+	// transcripts; "" leaves them out of mail.
+	BaseURL string
 }
 
 // Desk turns escalations into tickets and mail. It holds the rules; the
@@ -207,6 +209,10 @@ func (d *Desk) CreateTicket(ctx context.Context, nt NewTicket) (CreatedTicket, e
 	if err := d.attach(ctx, tx, msg, nt.Attachments, now); err != nil {
 		return CreatedTicket{}, fmt.Errorf("desk: create ticket: %w", err)
 	}
+	// A signed identity with the same address verifies it (identity.go).
+	if err := verifyByIdentityTx(ctx, tx, &t, now); err != nil {
+		return CreatedTicket{}, fmt.Errorf("desk: create ticket: %w", err)
+	}
 	m, err := d.confirmation(t, topic, nt.Message, transcript(history, nt.Lang), messageID)
 	if err != nil {
 		return CreatedTicket{}, fmt.Errorf("desk: create ticket: %w", err)
@@ -246,45 +252,6 @@ const KindTicket = "ticket"
 // replyAddress is where the visitor's replies to a ticket's mail go.
 func (d *Desk) replyAddress(ticketID int64) string {
 	return "reply+" + d.opt.Tokens.Make(ticketID) + "@" + d.opt.ReplyDomain
-}
-
-// transcriptLine is one line of the bot part of a conversation.
-type transcriptLine struct {
-	Who, Text string
-}
-
-// transcript turns the bubble's messages into lines a person reads: who
-// said what, the bot's answers as their text and the article they quoted.
-func transcript(msgs []Message, lang string) []transcriptLine {
-	names := map[string]map[Role]string{
-		"fr": {RoleVisitor: "Vous", RoleBot: "Assistant", RoleAgent: "Équipe", RoleSystem: "Note"},
-		"en": {RoleVisitor: "You", RoleBot: "Assistant", RoleAgent: "Team", RoleSystem: "Note"},
-	}[lang]
-	var out []transcriptLine
-	for _, m := range msgs {
-		text := m.Body
-		if m.Role != RoleVisitor {
-			var d struct {
-				Text    string `json:"text"`
-				Quote   string `json:"quote"`
-				Article *struct {
-					Title string `json:"title"`
-					URL   string `json:"url"`
-				} `json:"article"`
-			}
-			if json.Unmarshal([]byte(m.Body), &d) == nil && d.Text != "" {
-				text = d.Text
-				if d.Quote != "" {
-					text += " « " + d.Quote + " »"
-				}
-				if d.Article != nil {
-					text += " (" + d.Article.Title + ")"
-				}
-			}
-		}
-		out = append(out, transcriptLine{Who: names[m.Role], Text: text})
-	}
-	return out
 }
 
 // KindAgentReply marks an agent's answer to a ticket, and KindEmail a
@@ -361,9 +328,14 @@ func (d *Desk) DeliverReply(ctx context.Context, r InboundReply) error {
 		return fmt.Errorf("desk: deliver reply: %w", err)
 	}
 	defer tx.Rollback()
-	t, err := scanTicket(tx.QueryRowContext(ctx, selectTicket+` WHERE id = ?`, r.TicketID))
+	// A reply to a transcript's conversation address opens its ticket
+	// (transcript_reply.go).
+	t, opened, err := d.replyTicketTx(ctx, tx, r, s.now())
 	if err != nil {
-		return fmt.Errorf("desk: deliver reply to ticket %d: %w", r.TicketID, err)
+		return fmt.Errorf("desk: deliver reply: %w", err)
+	}
+	if t.ID == 0 {
+		return nil // a machine's answer to a transcript: it opens nothing
 	}
 	text := strings.TrimSpace(r.Text)
 	if text == "" {
@@ -418,6 +390,9 @@ func (d *Desk) DeliverReply(ctx context.Context, r InboundReply) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("desk: deliver reply: commit: %w", err)
+	}
+	if opened {
+		s.notifyMailQueued() // the new ticket's confirmation
 	}
 	return nil
 }

@@ -47,7 +47,7 @@ type confirmationData struct {
 	Topic      string
 	Intro      string
 	Message    string
-	Transcript []transcriptLine
+	Transcript []TranscriptLine
 	Site       string
 }
 
@@ -65,7 +65,7 @@ var confirmationText = texttemplate.Must(texttemplate.New("text").Parse(
 {{.Message}}
 {{if .Transcript}}
 {{.T.transcript}}{{.T.colon}}
-{{range .Transcript}}- {{.Who}}{{$.T.colon}} {{.Text}}
+{{range .Transcript}}- {{.Who}}{{$.T.colon}} {{.Line}}
 {{end}}{{end}}
 -- 
 {{.T.signature}}, {{.Site}}
@@ -80,12 +80,12 @@ var confirmationHTML = htmltemplate.Must(htmltemplate.New("html").Parse(
 <h3>{{.T.your_message}}</h3>
 <blockquote style="white-space:pre-wrap">{{.Message}}</blockquote>
 {{if .Transcript}}<h3>{{.T.transcript}}</h3>
-<ul>{{range .Transcript}}<li><strong>{{.Who}}</strong>{{$.T.colon}} {{.Text}}</li>{{end}}</ul>{{end}}
+<ul>{{range .Transcript}}<li><strong>{{.Who}}</strong>{{$.T.colon}} {{.Line}}</li>{{end}}</ul>{{end}}
 <p>{{.T.signature}}, {{.Site}}</p>
 </body></html>`))
 
 // confirmation composes the mail that tells a visitor their ticket exists.
-func (d *Desk) confirmation(t Ticket, topic Topic, message string, lines []transcriptLine, messageID string) (Mail, error) {
+func (d *Desk) confirmation(t Ticket, topic Topic, message string, lines []TranscriptLine, messageID string) (Mail, error) {
 	words := mailText[t.Lang]
 	subject, intro := words["received_subject"], words["received"]
 	if topic.FeatureRequest {

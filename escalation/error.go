@@ -11,6 +11,7 @@ const (
 	EINVALID  = "invalid"
 	ENOTFOUND = "not_found"
 	ECONFLICT = "conflict"
+	ETOOMANY  = "too_many"
 )
 
 // Sentinel errors; callers test for them with errors.Is.
@@ -19,6 +20,8 @@ var (
 	ErrNotFound = errors.New("escalation: not found")
 	// ErrConflict means the change clashes with the stored state.
 	ErrConflict = errors.New("escalation: conflict")
+	// ErrTooMany means the same thing was asked too often; try later.
+	ErrTooMany = errors.New("escalation: too many requests")
 	// errClosed means the store was closed while a write waited.
 	errClosed = errors.New("escalation: store closed")
 )
@@ -49,6 +52,8 @@ func ErrorCode(err error) string {
 		return ENOTFOUND
 	case errors.Is(err, ErrConflict):
 		return ECONFLICT
+	case errors.Is(err, ErrTooMany):
+		return ETOOMANY
 	}
 	return EINTERNAL
 }
@@ -66,6 +71,8 @@ func ErrorMessage(err error) string {
 		return "Not found."
 	case errors.Is(err, ErrConflict):
 		return "Conflict."
+	case errors.Is(err, ErrTooMany):
+		return "Too many requests: try again later."
 	}
 	return "Internal error."
 }

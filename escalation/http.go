@@ -3,6 +3,7 @@ package escalation
 import (
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -52,6 +53,8 @@ func AvailabilityHandler(a *Availability, opt AvailabilityOptions) echo.HandlerF
 // can use it). The console of the live-chat issue builds on it.
 func RegisterAgentAPI(e *echo.Echo, s *Store, d *Desk) {
 	g := e.Group("/api/agent", agentAuth(s))
+	g.GET("/tickets/:ref/attachments", agentTicketAttachments(s))
+	g.GET("/attachments/:id", agentAttachment(d))
 	g.GET("/tickets/:ref", func(c echo.Context) error {
 		ctx := c.Request().Context()
 		t, err := s.TicketByRef(ctx, c.Param("ref"))
@@ -70,16 +73,17 @@ func RegisterAgentAPI(e *echo.Echo, s *Store, d *Desk) {
 			CreatedAt string `json:"created_at"`
 		}
 		out := struct {
-			Ref      string    `json:"ref"`
-			Topic    string    `json:"topic"`
-			Queue    string    `json:"queue"`
-			Status   string    `json:"status"`
-			Email    string    `json:"email"`
-			Name     string    `json:"name"`
-			Lang     string    `json:"lang"`
-			Verified bool      `json:"verified"`
-			Messages []message `json:"messages"`
-		}{t.Ref, t.Topic, t.Queue, t.Status, t.Email, t.Name, t.Lang, t.Verified, nil}
+			Ref        string    `json:"ref"`
+			Topic      string    `json:"topic"`
+			Queue      string    `json:"queue"`
+			Status     string    `json:"status"`
+			Email      string    `json:"email"`
+			Name       string    `json:"name"`
+			Lang       string    `json:"lang"`
+			Verified   bool      `json:"verified"`
+			VerifiedBy string    `json:"verified_by,omitempty"` // "code" (by email) or "identity" (signed by the site)
+			Messages   []message `json:"messages"`
+		}{t.Ref, t.Topic, t.Queue, t.Status, t.Email, t.Name, t.Lang, t.Verified, t.VerifiedBy, nil}
 		for _, m := range msgs {
 			out.Messages = append(out.Messages, message{m.Seq, m.Role, m.Kind, m.Body, m.CreatedAt.Format("2006-01-02T15:04:05Z07:00")})
 		}
@@ -123,5 +127,51 @@ func agentAuth(s *Store) echo.MiddlewareFunc {
 			c.Set(agentKey, a)
 			return next(c)
 		}
+	}
+}
+
+// agentTicketAttachments lists a ticket's files: GET
+// /api/agent/tickets/:ref/attachments.
+func agentTicketAttachments(s *Store) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx := c.Request().Context()
+		t, err := s.TicketByRef(ctx, c.Param("ref"))
+		if err != nil {
+			return err
+		}
+		files, err := s.ConversationAttachments(ctx, t.ConversationID)
+		if err != nil {
+			return err
+		}
+		type file struct {
+			ID          int64  `json:"id"`
+			Seq         int64  `json:"seq"`
+			Name        string `json:"name"`
+			ContentType string `json:"content_type"`
+			Size        int64  `json:"size"`
+			URL         string `json:"url"`
+		}
+		out := []file{}
+		for _, a := range files {
+			out = append(out, file{a.ID, a.Seq, a.Name, a.ContentType, a.Size, "/api/agent/attachments/" + strconv.FormatInt(a.ID, 10)})
+		}
+		return c.JSON(http.StatusOK, map[string]any{"ref": t.Ref, "attachments": out})
+	}
+}
+
+// agentAttachment downloads one file: GET /api/agent/attachments/:id,
+// served as ServeAttachment says (a download, never rendered).
+func agentAttachment(d *Desk) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+		if err != nil || id <= 0 {
+			return ErrNotFound
+		}
+		a, f, err := d.AgentAttachment(c.Request().Context(), id)
+		if err != nil {
+			return err
+		}
+		ServeAttachment(c.Response(), c.Request(), a, f)
+		return nil
 	}
 }

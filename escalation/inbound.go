@@ -25,11 +25,17 @@ type InboundAttachment struct {
 // InboundReply is a reply by email to a ticket's reply address, reduced
 // to what the person wrote.
 type InboundReply struct {
-	TicketID  int64
-	From      string // the From header's address, or the envelope sender's
-	MessageID string // the reply's Message-ID, "" when it had none: the key to store it once
-	InReplyTo string
-	Text      string // quoted history and signature stripped
+	TicketID int64
+	// ConversationID is set instead of TicketID when the address named a
+	// conversation without a ticket (the transcript mail's Reply-To).
+	ConversationID int64
+	From           string // the From header's address, or the envelope sender's
+	MessageID      string // the reply's Message-ID, "" when it had none: the key to store it once
+	InReplyTo      string
+	Text           string // quoted history and signature stripped
+	// AutoSubmitted marks a message sent by a machine (an out-of-office
+	// reply, a list): it must never open a ticket on its own.
+	AutoSubmitted bool
 	// Attachments are in the order of the message.
 	Attachments []InboundAttachment
 }
@@ -211,18 +217,18 @@ func (s *InboundServer) end() {
 	}
 }
 
-// ticketFor returns the ticket a recipient address names, and false for
-// any address that is not reply+<valid token>@Domain.
-func (s *InboundServer) ticketFor(rcpt string) (int64, bool) {
+// targetFor returns the ticket or conversation a recipient address
+// names, and false for any address that is not reply+<valid token>@Domain.
+func (s *InboundServer) targetFor(rcpt string) (ReplyTarget, bool) {
 	at := strings.LastIndexByte(rcpt, '@')
 	if at < 0 || !strings.EqualFold(rcpt[at+1:], s.cfg.Domain) {
-		return 0, false
+		return ReplyTarget{}, false
 	}
 	local := rcpt[:at]
 	if len(local) < len("reply+") || !strings.EqualFold(local[:len("reply+")], "reply+") {
-		return 0, false
+		return ReplyTarget{}, false
 	}
-	return s.cfg.Tokens.Parse(local[len("reply+"):])
+	return s.cfg.Tokens.ParseTarget(local[len("reply+"):])
 }
 
 // SMTP replies, worded for the person who reads them in a bounce.
@@ -243,10 +249,10 @@ var (
 type inboundSession struct {
 	s      *InboundServer
 	from   string // the envelope sender, "" for a null sender (a bounce)
-	ticket int64
+	target ReplyTarget
 }
 
-func (ss *inboundSession) Reset()        { ss.from, ss.ticket = "", 0 }
+func (ss *inboundSession) Reset()        { ss.from, ss.target = "", ReplyTarget{} }
 func (ss *inboundSession) Logout() error { return nil }
 
 func (ss *inboundSession) Mail(from string, _ *smtp.MailOptions) error {
@@ -255,15 +261,15 @@ func (ss *inboundSession) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (ss *inboundSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	id, ok := ss.s.ticketFor(to)
+	target, ok := ss.s.targetFor(to)
 	if !ok {
 		ss.s.log.Info("inbound mail: recipient refused", "reason", "not a reply address")
 		return errNoSuchAddress
 	}
-	if ss.ticket != 0 && ss.ticket != id {
+	if ss.target != (ReplyTarget{}) && ss.target != target {
 		return errOneTicket
 	}
-	ss.ticket = id
+	ss.target = target
 	return nil
 }
 
@@ -281,7 +287,10 @@ func (ss *inboundSession) Data(r io.Reader) error {
 		io.Copy(io.Discard, r)
 		return errTryLater
 	}
-	log := s.log.With("ticket_id", ss.ticket)
+	log := s.log.With("ticket_id", ss.target.TicketID)
+	if ss.target.ConversationID != 0 {
+		log = s.log.With("conversation_id", ss.target.ConversationID)
+	}
 	// The parser skips parts it cannot read; a read error of the data
 	// itself (too large, connection lost) must not pass for a short reply.
 	data := &stickyReader{r: r}
@@ -311,8 +320,9 @@ func (ss *inboundSession) Data(r io.Reader) error {
 	if from == "" {
 		from = ss.from
 	}
-	reply := InboundReply{TicketID: ss.ticket, From: from, MessageID: in.MessageID, InReplyTo: in.InReplyTo,
-		Text: in.Text, Attachments: in.Attachments}
+	reply := InboundReply{TicketID: ss.target.TicketID, ConversationID: ss.target.ConversationID, From: from,
+		MessageID: in.MessageID, InReplyTo: in.InReplyTo, Text: in.Text, AutoSubmitted: in.AutoSubmitted,
+		Attachments: in.Attachments}
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.DeliverTimeout)
 	defer cancel()
 	err = s.cfg.Deliver(ctx, reply)

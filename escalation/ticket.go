@@ -23,6 +23,7 @@ type Ticket struct {
 	PageURL        string
 	Status         string
 	Verified       bool
+	VerifiedBy     string // VerifiedByCode or VerifiedByIdentity; "" while not verified
 	RootMessageID  string
 	LastMessageID  string
 	CreatedAt      time.Time
@@ -110,7 +111,7 @@ func createTicketTx(ctx context.Context, tx *sql.Tx, t ticketInsert, now string)
 
 const selectTicket = `
 	SELECT id, ref, conversation_id, topic, queue, tags, email, name, lang, page_url, status,
-		verified_at IS NOT NULL, root_message_id, last_message_id, created_at, updated_at
+		verified_at IS NOT NULL, COALESCE(verified_by, ''), root_message_id, last_message_id, created_at, updated_at
 	FROM tickets`
 
 type rowScanner interface{ Scan(dest ...any) error }
@@ -119,7 +120,7 @@ func scanTicket(row rowScanner) (Ticket, error) {
 	var t Ticket
 	var tags, created, updated string
 	err := row.Scan(&t.ID, &t.Ref, &t.ConversationID, &t.Topic, &t.Queue, &tags, &t.Email, &t.Name, &t.Lang,
-		&t.PageURL, &t.Status, &t.Verified, &t.RootMessageID, &t.LastMessageID, &created, &updated)
+		&t.PageURL, &t.Status, &t.Verified, &t.VerifiedBy, &t.RootMessageID, &t.LastMessageID, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Ticket{}, ErrNotFound
 	}

@@ -27,6 +27,9 @@ var contactWords = map[string]map[string]string{
 		"done": "Demande enregistrée :", "done_more": "Une confirmation part à",
 		"too_fast": "trop de demandes depuis votre connexion ; réessayez dans une minute",
 		"expired":  "le formulaire a expiré ; renvoyez-le",
+		"files":    "Pièces jointes", "files_hint": "captures d'écran (PNG, JPEG, GIF, WebP), PDF ou texte ; 10 Mo par fichier, 20 Mo en tout",
+		"reattach": "Joignez à nouveau vos fichiers : le navigateur ne les garde pas d'un envoi à l'autre.",
+		"requests": "Mes demandes",
 	},
 	"en": {
 		"title": "Contact support", "back": "Help center", "other": "Français",
@@ -36,6 +39,9 @@ var contactWords = map[string]map[string]string{
 		"done": "Request recorded:", "done_more": "A confirmation is on its way to",
 		"too_fast": "too many requests from your connection; try again in a minute",
 		"expired":  "the form expired; send it again",
+		"files":    "Attachments", "files_hint": "screenshots (PNG, JPEG, GIF, WebP), PDF or text; 10 MB per file, 20 MB in all",
+		"reattach": "Attach your files again: the browser does not keep them from one send to the next.",
+		"requests": "My requests",
 	},
 }
 
@@ -43,6 +49,8 @@ var contactWords = map[string]map[string]string{
 type ContactForm struct {
 	Topic, Email, Name, PageURL, Message string
 	Website                              string // a field people never see: bots fill it
+	// Files are the attachments of a multipart form (contact_files.go).
+	Files []escalation.NewAttachment
 }
 
 // contactPage is what the template shows.
@@ -55,6 +63,13 @@ type contactPage struct {
 	Error       string
 	Ticket      string
 	Email       string
+	// Verify asks for the code that proves the ticket's address, after a
+	// ticket on an account topic (contact_verify.go); V holds its words.
+	Verify *contactVerify
+	V      map[string]string
+	// conversationToken is the new ticket's conversation, for the cookie
+	// /contact/verify reads; never shown.
+	conversationToken string
 }
 
 // errContactTooFast is a visitor over the contact form's rate limit.
@@ -129,7 +144,7 @@ func (w *Widget) submitContact(ctx context.Context, lang, ip string, f ContactFo
 		return p, errContactTooFast
 	}
 	t, err := w.opt.Tickets.CreateTicket(ctx, escalation.NewTicket{Lang: lang, Topic: f.Topic, Email: f.Email,
-		Name: f.Name, Message: f.Message, PageURL: f.PageURL})
+		Name: f.Name, Message: f.Message, PageURL: f.PageURL, Attachments: f.Files})
 	var ve *escalation.ValidationError
 	if errors.As(err, &ve) {
 		p.Error = ve.Error()
@@ -140,5 +155,6 @@ func (w *Widget) submitContact(ctx context.Context, lang, ip string, f ContactFo
 	}
 	w.log.Info("ticket opened", "conversation_id", t.ConversationID, "ticket", t.Ref, "topic", t.Topic, "from", "contact page")
 	p.Ticket, p.Email = t.Ref, t.Email
+	w.offerContactVerification(ctx, &p, t)
 	return p, nil
 }

@@ -53,6 +53,14 @@ func (w *Widget) Register(e *echo.Echo) {
 	if w.opt.Tickets != nil {
 		e.GET("/contact", w.handleContactForm)
 		e.POST("/contact", w.handleContactPost)
+		e.POST("/contact/verify", w.handleContactVerify)
+	}
+	// Plain net/http handlers (attachments.go, requests.go), mounted here.
+	e.Match([]string{http.MethodGet, http.MethodOptions}, attachmentsPath+":id", echo.WrapHandler(http.HandlerFunc(w.handleAttachment)))
+	if w.opt.Requests != nil {
+		pages := echo.WrapHandler(w.newRequestsPages().handler())
+		e.Any("/requests", pages)
+		e.Any("/requests/*", pages)
 	}
 }
 
@@ -72,14 +80,17 @@ func (w *Widget) handleContactForm(c echo.Context) error {
 // handleContactPost opens a ticket from the form.
 func (w *Widget) handleContactPost(c echo.Context) error {
 	r := c.Request()
-	r.Body = http.MaxBytesReader(c.Response(), r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
+	files, err := parseContactForm(c.Response(), r) // plain, or multipart with files (contact_files.go)
+	defer dropContactFiles(r)
+	if errors.Is(err, errContactTooLarge) {
 		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "The form is too large.")
+	} else if err != nil {
+		return err
 	}
 	cookie, _ := r.Cookie(contactCookie)
 	csrfOK := cookie != nil && sameCSRF(r.PostForm.Get("csrf"), cookie.Value)
 	f := ContactForm{Topic: r.PostForm.Get("topic"), Email: r.PostForm.Get("email"), Name: r.PostForm.Get("name"),
-		PageURL: r.PostForm.Get("page_url"), Message: r.PostForm.Get("message"), Website: r.PostForm.Get("website")}
+		PageURL: r.PostForm.Get("page_url"), Message: r.PostForm.Get("message"), Website: r.PostForm.Get("website"), Files: files}
 	p, err := w.submitContact(r.Context(), w.contactLang(c.QueryParam("lang")), c.RealIP(), f, csrfOK)
 	status := http.StatusOK
 	switch {
@@ -90,11 +101,44 @@ func (w *Widget) handleContactPost(c echo.Context) error {
 	case p.Error != "":
 		status = http.StatusUnprocessableEntity
 	}
-	if p.Ticket == "" {
+	if p.Ticket == "" || p.Verify != nil {
 		p.CSRF = newCSRF()
 		c.SetCookie(&http.Cookie{Name: contactCookie, Value: p.CSRF, Path: "/contact", HttpOnly: true,
 			Secure: c.Scheme() == "https", SameSite: http.SameSiteStrictMode, MaxAge: 3600})
 	}
+	if p.conversationToken != "" {
+		c.SetCookie(&http.Cookie{Name: contactConvCookie, Value: p.conversationToken, Path: "/contact", HttpOnly: true,
+			Secure: c.Scheme() == "https", SameSite: http.SameSiteStrictMode, MaxAge: contactConvMaxAge})
+	}
+	return renderContact(c, status, p)
+}
+
+// handleContactVerify checks the code that proves a contact-form ticket's
+// address, or sends a new one (contact_verify.go). The ticket is the one
+// whose conversation token the HttpOnly cookie holds.
+func (w *Widget) handleContactVerify(c echo.Context) error {
+	r := c.Request()
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, 8<<10)
+	if err := r.ParseForm(); err != nil {
+		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "The form is too large.")
+	}
+	token := ""
+	if conv, err := r.Cookie(contactConvCookie); err == nil {
+		token = conv.Value
+	}
+	cookie, _ := r.Cookie(contactCookie)
+	csrfOK := cookie != nil && sameCSRF(r.PostForm.Get("csrf"), cookie.Value)
+	p, status, err := w.submitContactVerify(r.Context(), w.contactLang(c.QueryParam("lang")), token,
+		r.PostForm.Get("action"), r.PostForm.Get("code"), csrfOK)
+	if err != nil {
+		return err
+	}
+	if status == http.StatusNotFound {
+		return echo.NewHTTPError(status, "This help center verifies no addresses.")
+	}
+	p.CSRF = newCSRF()
+	c.SetCookie(&http.Cookie{Name: contactCookie, Value: p.CSRF, Path: "/contact", HttpOnly: true,
+		Secure: c.Scheme() == "https", SameSite: http.SameSiteStrictMode, MaxAge: 3600})
 	return renderContact(c, status, p)
 }
 

@@ -60,6 +60,8 @@ type inFrame struct {
 	Email    string `json:"email"`     // ticket
 	Name     string `json:"name"`      // ticket
 	PageURL  string `json:"page_url"`  // ticket
+	Identity string `json:"identity"`  // hello: the site's signed identity (verify.go)
+	Code     string `json:"code"`      // verify_code
 }
 
 // welcomeFrame answers a hello.
@@ -71,6 +73,8 @@ type welcomeFrame struct {
 	Conversation conversationInfo `json:"conversation"`
 	// Topics are the choices of the ticket form, in the visitor's language.
 	Topics []topicInfo `json:"topics,omitempty"`
+	// Identity is the visitor the site's signed identity vouches for.
+	Identity *identityInfo `json:"identity,omitempty"`
 }
 
 type topicInfo struct {
@@ -103,8 +107,12 @@ type messageFrame struct {
 	ReplyTo   int64           `json:"reply_to,omitempty"`  // bot replies
 	Channel   string          `json:"channel,omitempty"`   // person requests
 	Ticket    string          `json:"ticket,omitempty"`    // ticket_created: the reference
+	Verify    bool            `json:"verify,omitempty"`    // ticket_created: offer to verify the address
 	Decision  json.RawMessage `json:"decision,omitempty"`  // bot messages
 	CreatedAt time.Time       `json:"created_at"`
+
+	// Attachments are the message's files (attachments.go).
+	Attachments []attachmentInfo `json:"attachments,omitempty"`
 }
 
 // votedFrame confirms a stored vote.
@@ -138,6 +146,7 @@ type systemBody struct {
 	Text    string `json:"text"`
 	Channel string `json:"channel,omitempty"`
 	Ticket  string `json:"ticket,omitempty"` // ticket_created: the reference
+	Verify  bool   `json:"verify,omitempty"` // ticket_created: offer to verify the address
 }
 
 // frameOf turns a stored message into the frame visitors receive.
@@ -156,7 +165,7 @@ func frameOf(m escalation.Message) messageFrame {
 	case escalation.RoleSystem:
 		var b systemBody
 		_ = json.Unmarshal([]byte(m.Body), &b)
-		f.Text, f.Channel, f.Ticket = b.Text, b.Channel, b.Ticket
+		f.Text, f.Channel, f.Ticket, f.Verify = b.Text, b.Channel, b.Ticket, b.Verify
 	default:
 		f.Text = m.Body
 	}

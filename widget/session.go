@@ -117,6 +117,12 @@ func (s *Session) Handle(ctx context.Context, in Input) error {
 		return s.person(ctx, f)
 	case typeTicket:
 		return s.ticket(ctx, f)
+	case typeTranscript:
+		return s.transcript(ctx, f)
+	case typeVerifyStart:
+		return s.verifyStart(ctx, f)
+	case typeVerifyCode:
+		return s.verifyCode(ctx, f)
 	case typePing:
 		return s.send(ctx, pongFrame{Type: typePong})
 	}
@@ -168,11 +174,17 @@ func (s *Session) hello(ctx context.Context, f inFrame) error {
 	s.conv, s.lang, s.cursor = &conv, lang, f.LastSeq
 	s.mu.Unlock()
 	s.w.hub.subscribe(conv.ID, s)
+	identity, refused := s.identify(ctx, conv.ID, f.Identity)
 	welcome := welcomeFrame{Type: typeWelcome, Token: token, Resumed: resumed, Reset: reset,
 		Conversation: conversationInfo{ID: conv.ID, Lang: conv.Lang, LastSeq: conv.LastSeq, CreatedAt: conv.CreatedAt},
-		Topics:       s.w.topics(lang)}
+		Topics:       s.w.topics(lang), Identity: identity}
 	if err := s.send(ctx, welcome); err != nil {
 		return err
+	}
+	if refused != nil {
+		if err := s.fail(ctx, *refused); err != nil {
+			return err
+		}
 	}
 	return s.Flush(ctx)
 }
@@ -351,7 +363,8 @@ func (s *Session) ticket(ctx context.Context, f inFrame) error {
 	case err != nil:
 		return s.internalFor(ctx, f.ClientID, "create ticket", err)
 	}
-	body, _ := json.Marshal(systemBody{Text: ticketText(lang, t.Ref, t.Email), Ticket: t.Ref})
+	body, _ := json.Marshal(systemBody{Text: ticketText(lang, t.Ref, t.Email), Ticket: t.Ref,
+		Verify: s.w.offersVerification(t.Ticket)})
 	m, created, err := s.w.store.AppendMessage(ctx, escalation.NewMessage{ConversationID: convID,
 		Role: escalation.RoleSystem, ClientID: f.ClientID, Kind: "ticket_created", Body: string(body)})
 	if err != nil {
@@ -398,8 +411,15 @@ func (s *Session) flushLocked(ctx context.Context) error {
 			s.w.log.Error("read messages", "conversation_id", s.conv.ID, "err", err)
 			return s.send(ctx, errFrame(CodeInternal, "Internal error."))
 		}
+		files, err := s.w.filesBySeq(ctx, s.conv.ID, msgs) // attachments.go
+		if err != nil {
+			s.w.log.Error("read attachments", "conversation_id", s.conv.ID, "err", err)
+			return s.send(ctx, errFrame(CodeInternal, "Internal error."))
+		}
 		for _, m := range msgs {
-			if err := s.send(ctx, frameOf(m)); err != nil {
+			f := frameOf(m)
+			f.Attachments = files[m.Seq]
+			if err := s.send(ctx, f); err != nil {
 				return err
 			}
 			s.cursor = m.Seq

@@ -88,7 +88,19 @@ type Options struct {
 	// message frame to writing the bot's reply, for benchmarks and metrics.
 	AnswerLatency func(time.Duration)
 	// Tickets, when set, lets visitors open an email ticket from the bubble.
+	// When it is also a Verifier, they can verify the ticket's address.
 	Tickets Tickets
+	// Transcripts, when set, lets visitors have the conversation mailed
+	// to them (transcript.go).
+	Transcripts Transcripts
+	// Attachments, when set, lets the bubble download the conversation's
+	// files (attachments.go).
+	Attachments Attachments
+	// Requests, when set, serves the "My requests" pages (requests.go).
+	Requests Requests
+	// Identities, when set, checks the identity the embedding site signs
+	// for its visitor (hello's identity; see verify.go).
+	Identities Identities
 }
 
 // Widget serves the bubble and the visitor WebSocket. Create it with New.

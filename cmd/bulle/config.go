@@ -61,6 +61,9 @@ type Config struct {
 		AllowedOrigins []string `toml:"allowed_origins"`
 		// MaxFrameBytes bounds one frame from a visitor's bubble.
 		MaxFrameBytes int `toml:"max_frame_bytes"`
+		// IdentitySecret is shared with the sites that sign their visitor's
+		// identity (data-identity, docs/identity.md); empty accepts none.
+		IdentitySecret Secret `toml:"identity_secret"`
 	} `toml:"widget"`
 	SMTP struct {
 		// Host of the SMTP server mail leaves through; empty keeps mail in
@@ -147,6 +150,9 @@ func ApplyEnv(c *Config, getenv func(string) string) error {
 	}
 	if v := getenv("BULLE_SMTP_PASSWORD"); v != "" {
 		c.SMTP.Password = Secret(v)
+	}
+	if v := getenv("BULLE_WIDGET_IDENTITY_SECRET"); v != "" {
+		c.Widget.IdentitySecret = Secret(v)
 	}
 	if v := getenv("BULLE_LANGS"); v != "" {
 		c.Langs = nil
@@ -263,6 +269,10 @@ func (c Config) Validate() error {
 	// buffer megabytes per frame.
 	if n := c.Widget.MaxFrameBytes; n < 1<<10 || n > 1<<20 {
 		bad("widget.max_frame_bytes %d: want 1024 to 1048576", n)
+	}
+	if n := len(c.Widget.IdentitySecret.Reveal()); n > 0 && n < escalation.MinIdentitySecret {
+		bad("widget.identity_secret: %d characters, want at least %d (such as the output of: openssl rand -hex 32)",
+			n, escalation.MinIdentitySecret)
 	}
 	if c.SMTP.Port < 0 || c.SMTP.Port > 65535 {
 		bad("smtp.port %d: want a number from 0 to 65535", c.SMTP.Port)
@@ -398,6 +408,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("hours_timezone", c.Hours.Timezone),
 		slog.String("widget_allowed_origins", strings.Join(c.Widget.AllowedOrigins, ",")),
 		slog.Int("widget_max_frame_bytes", c.Widget.MaxFrameBytes),
+		slog.Any("widget_identity_secret", c.Widget.IdentitySecret),
 		slog.String("smtp_host", c.SMTP.Host),
 		slog.Int("smtp_port", c.SMTP.Port),
 		slog.String("smtp_username", c.SMTP.Username),

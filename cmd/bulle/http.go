@@ -45,9 +45,16 @@ func newEcho(log *slog.Logger) *echo.Echo {
 			ReferrerPolicy:        "strict-origin-when-cross-origin",
 			ContentSecurityPolicy: contentSecurityPolicy,
 		}),
-		middleware.BodyLimit(bodyLimit),
+		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: bodyLimit, Skipper: boundsItsOwnBody}),
 	)
 	return e
+}
+
+// boundsItsOwnBody names the routes that take more than bodyLimit and
+// bound their body themselves: the contact form with its files (up to
+// widget.ContactMaxUpload).
+func boundsItsOwnBody(c echo.Context) bool {
+	return c.Request().Method == http.MethodPost && c.Path() == "/contact"
 }
 
 // requestLogger logs one line per request at info: method, path, status
@@ -98,6 +105,8 @@ func errorStatus(err error) (code int, msg string, internal bool) {
 		return http.StatusNotFound, escalation.ErrorMessage(err), false
 	case escalation.ECONFLICT:
 		return http.StatusConflict, escalation.ErrorMessage(err), false
+	case escalation.ETOOMANY:
+		return http.StatusTooManyRequests, escalation.ErrorMessage(err), false
 	}
 	return http.StatusInternalServerError, internalError, true
 }

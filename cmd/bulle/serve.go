@@ -178,12 +178,18 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	desk, err := escalation.NewDesk(m.store, escalation.DeskOptions{From: cfg.MailFrom(),
-		ReplyDomain: cmp.Or(cfg.ReplyDomain(), "localhost"), Tokens: m.replyTokens, Files: files, SiteName: "Bulle"})
+		ReplyDomain: cmp.Or(cfg.ReplyDomain(), "localhost"), Tokens: m.replyTokens, Files: files, SiteName: "Bulle",
+		BaseURL: cfg.BaseURL})
 	if err != nil {
 		return err
 	}
 	m.deliverReply = desk.DeliverReply
 	escalation.RegisterAgentAPI(e, m.store, desk)
+
+	identities, err := newIdentities(cfg, m.store)
+	if err != nil {
+		return err
+	}
 
 	botCfg := bot.DefaultConfig()
 	botCfg.Threshold, botCfg.ClarifyRatio, botCfg.Unsupported = cfg.Bot.Threshold, cfg.Bot.ClarifyRatio, cfg.Bot.Unsupported
@@ -195,6 +201,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		DefaultLang:    cfg.DefaultLang,
 		Logger:         log,
 		Tickets:        desk,
+		Transcripts:    desk, // the bubble's "Email me the transcript"
+		Attachments:    desk, // the bubble's downloads
+		Requests:       desk, // the "My requests" pages
+		Identities:     identities,
 	})
 	if err != nil {
 		return err

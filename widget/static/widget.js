@@ -4,7 +4,9 @@
  *   <script src="https://help.example.com/widget.js" data-lang="fr" async></script>
  *
  * The script learns the server from its own src and the language from
- * data-lang. Everything it draws lives in a shadow root, so the page's
+ * data-lang. A site that knows who its visitor is may add
+ * data-identity="<payload>.<signature>", signed on its server
+ * (docs/identity.md). Everything it draws lives in a shadow root, so the page's
  * styles and the bubble's cannot touch each other. Every piece of text that
  * comes from the server or the visitor is inserted with textContent.
  * The WebSocket protocol is described in docs/protocol.md.
@@ -25,6 +27,7 @@
   var WS_URL = (server.protocol === "https:" ? "wss://" : "ws://") + server.host + "/widget/ws";
   var LANG = (script.getAttribute("data-lang") || document.documentElement.lang || "en").slice(0, 2).toLowerCase();
   if (LANG !== "fr") LANG = "en";
+  var IDENTITY = script.getAttribute("data-identity") || ""; // signed by the site, checked by the server
   var MAX_TEXT = 2000; // the server's limit, in characters
   var KEPT = 200; // messages kept in localStorage to redraw the conversation
   var KEY = "bulle:" + ORIGIN; // one conversation per help center
@@ -60,7 +63,24 @@
       formTopic: "Thème",
       formMessage: "Votre message",
       formSend: "Envoyer la demande",
-      formFix: "À corriger : "
+      formFix: "À corriger : ",
+      transcript: "Envoyer la transcription par e-mail",
+      transcriptIntro: "Recevez toute cette conversation par e-mail. En répondant à cet e-mail, vous écrivez à l'équipe.",
+      transcriptSend: "Envoyer la transcription",
+      too_many: "Cette conversation a déjà été envoyée plusieurs fois : réessayez dans une heure.",
+      no_transcripts: "Ce centre d'aide n'envoie pas de transcription.",
+      download: "Télécharger",
+      downloadFailed: "Le fichier n'a pas pu être téléchargé.",
+      verifyStart: "Vérifier mon adresse",
+      verifyCode: "Code reçu par e-mail (6 chiffres)",
+      verifyCheck: "Valider",
+      verifyResend: "Renvoyer un code",
+      bad_code: "Ce code ne correspond pas : vérifiez les 6 chiffres.",
+      code_expired: "Ce code a expiré : demandez-en un nouveau.",
+      too_many_tries: "Trop d'essais : ce code est bloqué. Demandez-en un nouveau.",
+      no_code: "Aucun code en attente : demandez-en un.",
+      too_many_codes: "Trop de codes envoyés : réessayez dans une heure.",
+      already_verified: "Votre adresse est déjà vérifiée."
     },
     en: {
       open: "Open the assistant",
@@ -92,7 +112,24 @@
       formTopic: "Topic",
       formMessage: "Your message",
       formSend: "Send the request",
-      formFix: "Please fix: "
+      formFix: "Please fix: ",
+      transcript: "Email me the transcript",
+      transcriptIntro: "Get this whole conversation by email. Replying to that email writes to the team.",
+      transcriptSend: "Send the transcript",
+      too_many: "This conversation was already sent several times: try again in an hour.",
+      no_transcripts: "This help center sends no transcripts.",
+      download: "Download",
+      downloadFailed: "The file could not be downloaded.",
+      verifyStart: "Verify my email",
+      verifyCode: "Code from the email (6 digits)",
+      verifyCheck: "Verify",
+      verifyResend: "Send a new code",
+      bad_code: "This code does not match: check the 6 digits.",
+      code_expired: "This code expired: ask for a new one.",
+      too_many_tries: "Too many tries: this code is locked. Ask for a new one.",
+      no_code: "No code is waiting: ask for one.",
+      too_many_codes: "Too many codes sent: try again in an hour.",
+      already_verified: "Your email is verified already."
     }
   };
   var T = STRINGS[LANG];
@@ -152,6 +189,20 @@
     "form.ticket .send { padding: 8px 12px; }",
     "form.ticket .fix { color: #b42318; font-size: 13px; margin: 0; }",
     "form.ticket .fix:empty { display: none; }",
+    "form.transcript { align-self: stretch; background: #fff; border: 1px solid #e1e4e8; border-radius: 12px; padding: 10px; }",
+    ".tool { background: transparent; color: #fff; border: 0; cursor: pointer; padding: 6px; border-radius: 6px; line-height: 0; }",
+    ".tool svg { width: 20px; height: 20px; fill: currentColor; }",
+    ".files { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 6px; }",
+    ".files button { font: inherit; font-size: 13px; border: 1px solid #d0d7de; background: #fafbfc; color: #3451b2; border-radius: 8px; padding: 3px 8px; cursor: pointer; }",
+    ".system.verified { color: #1a7f37; font-weight: 600; }",
+    ".verify { display: flex; flex-direction: column; gap: 6px; margin-top: 8px; text-align: left; }",
+    "form.verify { padding: 0; border: 0; background: transparent; }",
+    "form.verify label { font-size: 13px; color: #424a53; display: flex; flex-direction: column; gap: 2px; }",
+    "form.verify input { font: inherit; font-size: 16px; letter-spacing: 2px; padding: 6px 8px; border: 1px solid #d0d7de; border-radius: 8px; }",
+    "form.verify .row { display: flex; gap: 6px; flex-wrap: wrap; }",
+    "form.verify .send { padding: 8px 12px; }",
+    ".verify .fix { color: #b42318; font-size: 13px; margin: 0; }",
+    ".verify .fix:empty { display: none; }",
     "form { display: flex; gap: 8px; padding: 10px; border-top: 1px solid #e1e4e8; background: #fff; }",
     "textarea { flex: 1; resize: none; font: inherit; padding: 8px 10px; border: 1px solid #d0d7de; border-radius: 10px; height: 42px; max-height: 120px; }",
     ".send { font: inherit; border: 0; background: #3451b2; color: #fff; border-radius: 10px; padding: 0 14px; cursor: pointer; }",
@@ -213,6 +264,7 @@
   // Icons are SVG paths, not emoji, which some systems lack fonts for.
   var ICONS = {
     bubble: "M12 3C6.5 3 2 6.8 2 11.5c0 2.4 1.2 4.6 3.1 6.1L4 21.5l4.6-2.3c1.1.3 2.2.5 3.4.5 5.5 0 10-3.8 10-8.5S17.5 3 12 3z",
+    mail: "M20 4H4c-1.1 0-2 .9-2 2v12c0 1.1.9 2 2 2h16c1.1 0 2-.9 2-2V6c0-1.1-.9-2-2-2zm0 4-8 5-8-5V6l8 5 8-5v2z",
     up: "M1 21h4V9H1v12zm22-11c0-1.1-.9-2-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L14.17 1 7.59 7.59C7.22 7.95 7 8.45 7 9v10c0 1.1.9 2 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73v-2z",
     down: "M15 3H6c-.83 0-1.54.5-1.84 1.22l-3.02 7.05c-.09.23-.14.47-.14.73v2c0 1.1.9 2 2 2h6.31l-.95 4.57-.03.32c0 .41.17.79.44 1.06L9.83 23l6.59-6.59c.36-.36.58-.86.58-1.41V5c0-1.1-.9-2-2-2zm4 0v12h4V3h-4z"
   };
@@ -252,6 +304,7 @@
     root.appendChild(el("style", { text: CSS }));
   }
 
+  var transcriptBtn = el("button", { class: "tool", type: "button", "aria-label": T.transcript, title: T.transcript }, [icon("mail")]);
   var closeBtn = el("button", { class: "close", type: "button", "aria-label": T.close, text: "×" });
   var status = el("div", { class: "status", role: "status" });
   var log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": T.title });
@@ -264,6 +317,7 @@
   var panel = el("section", { class: "panel", id: "bulle-panel", role: "dialog", "aria-label": T.title, hidden: "" }, [
     el("header", {}, [
       el("div", { class: "titles" }, [el("h2", { text: T.title }), el("p", { text: T.subtitle })]),
+      transcriptBtn,
       closeBtn
     ]),
     status, log, form
@@ -295,6 +349,7 @@
 
   bubble.addEventListener("click", function () { if (panel.hidden) open(true); else close(); });
   closeBtn.addEventListener("click", close);
+  transcriptBtn.addEventListener("click", showTranscriptForm);
   panel.addEventListener("keydown", function (e) {
     if (e.key === "Escape") { e.preventDefault(); close(); }
   });
@@ -326,6 +381,7 @@
     note(T.hello, "intro");
     state.messages.forEach(function (m) { log.appendChild(renderMessage(m)); });
     state.pending.forEach(function (p) { log.appendChild(renderPending(p)); });
+    refreshVerify();
     scrollDown();
   }
 
@@ -343,10 +399,11 @@
     } else if (m.role === "agent") {
       row = el("div", { class: "msg agent", text: m.text });
     } else {
-      row = el("div", { class: "msg system", text: m.text });
+      row = el("div", { class: "msg system" + (m.kind === "verified" ? " verified" : ""), text: m.text });
     }
     row.setAttribute("data-seq", String(m.seq));
     row.setAttribute("data-kind", m.kind || "");
+    if (m.attachments && m.attachments.length) row.appendChild(fileButtons(m.attachments));
     return row;
   }
 
@@ -423,6 +480,7 @@
     var text = el("textarea", { name: "message", required: "", maxlength: "10000" });
     var last = state.messages.filter(function (m) { return m.role === "visitor"; }).pop();
     if (last) text.value = last.text;
+    if (identity) { email.value = identity.email || ""; name.value = identity.name || ""; }
     var fix = el("p", { class: "fix", role: "alert" });
     var send = el("button", { type: "submit", class: "send", text: T.formSend });
     var form = el("form", { class: "ticket", "data-client-id": id }, [
@@ -435,6 +493,8 @@
       e.preventDefault();
       fix.textContent = "";
       send.disabled = true;
+      state.email = email.value.trim(); // prefills the transcript form
+      save();
       sendFrame({ type: "ticket", client_id: id, topic: topic.value, email: email.value.trim(), name: name.value.trim(),
         text: text.value, page_url: location.protocol.indexOf("http") === 0 ? location.href.split("#")[0] : "" });
     });
@@ -468,6 +528,7 @@
 
   var ws = null, ready = false, retries = 0, timer = null, pinger = null;
   var topics = []; // the ticket form's choices, from the welcome
+  var identity = null; // the visitor the site's signed identity vouches for, from the welcome
   var outbox = []; // votes and person requests made while offline
 
   function sendMessage(text) {
@@ -519,7 +580,7 @@
       return;
     }
     ws.onopen = function () {
-      raw({ type: "hello", token: state.token || undefined, last_seq: state.lastSeq, lang: LANG });
+      raw({ type: "hello", token: state.token || undefined, last_seq: state.lastSeq, lang: LANG, identity: IDENTITY || undefined });
     };
     ws.onmessage = function (e) {
       var f;
@@ -572,6 +633,7 @@
     }
     state.token = f.token;
     topics = f.topics || [];
+    identity = f.identity || null;
     save();
     ready = true;
     retries = 0;
@@ -610,6 +672,7 @@
     }
     if (m.client_id) dropPending(m.client_id);
     else save();
+    refreshVerify();
     scrollDown();
   }
 
@@ -627,7 +690,7 @@
         save();
         render();
         note(T.bad_token);
-        raw({ type: "hello", last_seq: 0, lang: LANG });
+        raw({ type: "hello", last_seq: 0, lang: LANG, identity: IDENTITY || undefined });
         return;
       case "bad_ticket":
         var tf = log.querySelector('form.ticket[data-client-id="' + cssEscape(f.client_id || "") + '"]');
@@ -639,6 +702,23 @@
           return;
         }
         note(T.error, "error");
+        return;
+      case "bad_code":
+      case "code_expired":
+      case "too_many_tries":
+      case "no_code":
+      case "too_many_codes":
+      case "already_verified":
+        verifyFailed(f);
+        return;
+      case "bad_identity":
+        // For the site's developer: the conversation goes on, unverified.
+        if (window.console) console.warn("Bulle: data-identity refused: " + f.message);
+        return;
+      case "bad_transcript":
+      case "too_many":
+      case "no_transcripts":
+        transcriptFailed(f);
         return;
       case "rate_limited":
         note(T.rate_limited);
@@ -671,6 +751,151 @@
   }
 
   function sendFrameNow(f) { if (!raw(f)) connect(); }
+
+  // ---- verifying the ticket's address -----------------------------------
+
+  // The conversation says where verification stands: a ticket note that
+  // offers it, then "code sent" notes, then "verified". The controls go
+  // under the latest of them, and only change when that changes, so that
+  // a code being typed is not lost.
+  var verifyBox = null, verifyAt = "";
+
+  function refreshVerify() {
+    var offer = null, sent = null, verified = false;
+    state.messages.forEach(function (m) {
+      if (m.kind === "ticket_created" && m.verify) { offer = m; sent = null; }
+      else if (m.kind === "verify_sent" && offer) sent = m;
+      else if (m.kind === "verified") verified = true;
+    });
+    var at = verified || !offer ? "" : (sent ? "code:" + sent.seq : "offer:" + offer.seq);
+    if (at === verifyAt && (!verifyBox || log.contains(verifyBox))) return;
+    if (verifyBox) verifyBox.remove();
+    verifyBox = null;
+    verifyAt = at;
+    if (!at) return;
+    var row = log.querySelector('[data-seq="' + (sent || offer).seq + '"]');
+    if (!row) return;
+    verifyBox = sent ? codeForm() : verifyButton();
+    row.appendChild(verifyBox);
+  }
+
+  function verifyButton() {
+    var b = el("button", { type: "button", class: "send", text: T.verifyStart });
+    var fix = el("p", { class: "fix", role: "alert" });
+    b.addEventListener("click", function () {
+      b.disabled = true;
+      sendFrame({ type: "verify_start", client_id: newID() });
+    });
+    return el("div", { class: "verify" }, [b, fix]);
+  }
+
+  function codeForm() {
+    var code = el("input", { type: "text", name: "code", inputmode: "numeric", autocomplete: "one-time-code",
+      maxlength: "7", required: "" });
+    var fix = el("p", { class: "fix", role: "alert" });
+    var check = el("button", { type: "submit", class: "send", text: T.verifyCheck });
+    var resend = el("button", { type: "button", class: "retry", text: T.verifyResend });
+    var form = el("form", { class: "verify" }, [
+      el("label", {}, [el("span", { text: T.verifyCode }), code]),
+      el("div", { class: "row" }, [check, resend]), fix]);
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      fix.textContent = "";
+      check.disabled = true;
+      sendFrame({ type: "verify_code", client_id: newID(), code: code.value });
+    });
+    resend.addEventListener("click", function () {
+      fix.textContent = "";
+      resend.disabled = true;
+      sendFrame({ type: "verify_start", client_id: newID() });
+    });
+    setTimeout(function () { code.focus(); }, 0);
+    return form;
+  }
+
+  function verifyFailed(f) {
+    var text = T[f.code] || T.error;
+    if (!verifyBox || !log.contains(verifyBox)) { note(text, "error"); return; }
+    verifyBox.querySelector(".fix").textContent = text;
+    Array.prototype.forEach.call(verifyBox.querySelectorAll("button"), function (b) { b.disabled = false; });
+    var input = verifyBox.querySelector("input");
+    if (input && f.code === "bad_code") { input.select(); input.focus(); }
+  }
+
+  // ---- the transcript by email, and files -------------------------------
+
+  // showTranscriptForm asks where to mail the whole conversation, with the
+  // address this bubble used last (a ticket's, an earlier transcript's) or
+  // the one the site vouches for. The server acks the frame and adds a
+  // note to the conversation; the ack removes the form.
+  function showTranscriptForm() {
+    if (panel.hidden) open(false);
+    var shown = log.querySelector("form.transcript");
+    if (shown) { shown.querySelector("input").focus(); return; }
+    var id = newID();
+    var email = el("input", { type: "email", name: "email", required: "", autocomplete: "email", maxlength: "254" });
+    email.value = state.email || (identity && identity.email) || "";
+    var fix = el("p", { class: "fix", role: "alert" });
+    var send = el("button", { type: "submit", class: "send", text: T.transcriptSend });
+    var form = el("form", { class: "ticket transcript", "data-client-id": id }, [
+      el("p", { class: "text", text: T.transcriptIntro }),
+      el("label", {}, [el("span", { text: T.formEmail }), email]),
+      fix, send]);
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      fix.textContent = "";
+      send.disabled = true;
+      state.email = email.value.trim();
+      save();
+      sendFrame({ type: "transcript", client_id: id, email: state.email });
+    });
+    log.appendChild(form);
+    scrollDown();
+    setTimeout(function () { email.focus(); }, 0);
+  }
+
+  function transcriptFailed(f) {
+    var tf = log.querySelector('form.transcript[data-client-id="' + cssEscape(f.client_id || "") + '"]');
+    var text = f.code === "bad_transcript" ? T.formFix + f.message : (T[f.code] || T.error);
+    if (!tf) { note(text, "error"); return; }
+    tf.querySelector(".fix").textContent = text;
+    tf.querySelector(".send").disabled = f.code !== "bad_transcript";
+    if (f.code === "bad_transcript") tf.querySelector("input").focus();
+  }
+
+  function fileButtons(files) {
+    var box = el("div", { class: "files" });
+    files.forEach(function (a) {
+      var b = el("button", { type: "button", "data-attachment-id": String(a.id), title: T.download + " " + a.name, text: a.name });
+      b.addEventListener("click", function () { download(a, b); });
+      box.appendChild(b);
+    });
+    return box;
+  }
+
+  // download fetches a file with the conversation's token, which a plain
+  // link could not carry, and saves it through a blob URL. The server
+  // answers it only to this conversation, with CORS for allowed sites.
+  function download(a, b) {
+    var href = link(a.url);
+    if (!href || !state.token || !window.fetch) return;
+    b.disabled = true;
+    fetch(href, { headers: { Authorization: "Bearer " + state.token }, credentials: "omit", cache: "no-store" })
+      .then(function (r) {
+        if (!r.ok) throw new Error("HTTP " + r.status);
+        return r.blob();
+      })
+      .then(function (blob) {
+        var url = URL.createObjectURL(blob);
+        var saver = el("a", { href: url, download: a.name });
+        root.appendChild(saver);
+        saver.click();
+        saver.remove();
+        setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+      })
+      .catch(function () { note(T.downloadFailed, "error"); })
+      .then(function () { b.disabled = false; });
+  }
 
   // ---- start -------------------------------------------------------------
 

@@ -426,3 +426,12 @@ func TestEtagMatch(t *testing.T) {
 		}
 	}
 }
+
+func TestHeaderLinksToContactAndRequestsWhenTheyExist(t *testing.T) {
+	e, _ := newTestSite(t, SiteOptions{ContactURL: "/contact", RequestsURL: "/requests"})
+	scenario{name: "french home", method: "GET", url: "/fr/", wantStatus: 200,
+		wantContains: []string{`href="/contact?lang=fr"`, "Nous contacter", `href="/requests?lang=fr"`, "Mes demandes"}}.run(t, e)
+	bare, _ := newTestSite(t, SiteOptions{})
+	scenario{name: "no contact page", method: "GET", url: "/en/", wantStatus: 200,
+		wantNotContain: []string{`href="/contact?`, "My requests"}}.run(t, bare)
+}

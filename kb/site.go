@@ -32,6 +32,9 @@ type VoteStore interface {
 type SiteOptions struct {
 	Name          string // shown in the header and page titles; "Bulle" when empty
 	SecureCookies bool   // mark the voter cookie Secure: set it when served over HTTPS
+	// ContactURL and RequestsURL, when set, are linked from every page's
+	// header ("?lang=" and the page's language are appended).
+	ContactURL, RequestsURL string
 }
 
 // Site serves the public help center: home pages, search, articles and
@@ -115,6 +118,8 @@ type page struct {
 	Switch   []langLink
 	CSS      string // stylesheet URL, versioned by checksum
 	Query    string // the search box's text
+	Contact  string // the contact page, "" when there is none
+	Requests string // the visitor's past requests, "" when there are none
 }
 
 // homePage lists a language's articles by topic.
@@ -387,8 +392,15 @@ func validVoterID(s string) bool {
 func (s *Site) cssURL() string { return "/static/site.css?v=" + s.css.sum[:12] }
 
 func (s *Site) newPage(c *Corpus, lang, title string) page {
-	return page{Lang: lang, SiteName: s.opt.Name, Title: title, T: catalog[lang],
+	p := page{Lang: lang, SiteName: s.opt.Name, Title: title, T: catalog[lang],
 		Switch: homeSwitch(siteLangs(c), lang), CSS: s.cssURL()}
+	if s.opt.ContactURL != "" {
+		p.Contact = s.opt.ContactURL + "?lang=" + url.QueryEscape(lang)
+	}
+	if s.opt.RequestsURL != "" {
+		p.Requests = s.opt.RequestsURL + "?lang=" + url.QueryEscape(lang)
+	}
+	return p
 }
 
 // homeView is a language's home page.

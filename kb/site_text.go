@@ -22,6 +22,8 @@ var catalog = map[string]map[string]string{
 	"en": {
 		"lang_name":          "English",
 		"help_center":        "Help center",
+		"contact":            "Contact us",
+		"my_requests":        "My requests",
 		"home":               "Home",
 		"search":             "Search",
 		"search_label":       "Search the help center",
@@ -51,6 +53,8 @@ var catalog = map[string]map[string]string{
 	"fr": {
 		"lang_name":          "Français",
 		"help_center":        "Centre d'aide",
+		"contact":            "Nous contacter",
+		"my_requests":        "Mes demandes",
 		"home":               "Accueil",
 		"search":             "Rechercher",
 		"search_label":       "Rechercher dans le centre d'aide",

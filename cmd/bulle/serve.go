@@ -158,7 +158,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 	e := newEcho(log)
 	e.GET("/healthz", healthz(log, m.store, func() int { return m.base.Corpus().Len() }))
-	kb.NewSite(m.base, m.store, kb.SiteOptions{Name: "Bulle", SecureCookies: cfg.SecureCookies()}).Register(e)
+	kb.NewSite(m.base, m.store, kb.SiteOptions{Name: "Bulle", SecureCookies: cfg.SecureCookies(),
+		ContactURL: "/contact", RequestsURL: "/requests"}).Register(e)
 
 	// The business hours are the one setting applied without a restart:
 	// on SIGHUP or when the config file changes (see hours.go).

@@ -36,15 +36,19 @@ func docID(kind string, a *Article, passage int) string {
 
 // parseDocID is docID's inverse; passage is -1 for article documents.
 func parseDocID(id string) (kind, lang, articleID string, passage int) {
-	parts := strings.Split(id, "|")
-	if len(parts) < 3 {
+	// Cut rather than Split: this runs for every candidate of every query.
+	kind, rest, ok1 := strings.Cut(id, "|")
+	lang, rest, ok2 := strings.Cut(rest, "|")
+	if !ok1 || !ok2 {
 		return "", "", "", -1
 	}
+	articleID, rest, more := strings.Cut(rest, "|")
 	passage = -1
-	if parts[0] != kindArticle && len(parts) >= 4 {
-		passage, _ = strconv.Atoi(parts[3])
+	if kind != kindArticle && more {
+		p, _, _ := strings.Cut(rest, "|")
+		passage, _ = strconv.Atoi(p)
 	}
-	return parts[0], parts[1], parts[2], passage
+	return kind, lang, articleID, passage
 }
 
 // newMapping builds the index mapping: per-language text fields, BM25.

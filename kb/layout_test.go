@@ -122,3 +122,23 @@ func TestLoadReportsLanguageConflict(t *testing.T) {
 		t.Errorf("severity: got %v, want %v", p.Severity, Warning)
 	}
 }
+
+func TestParseDocIDInvertsDocID(t *testing.T) {
+	a := &Article{ID: "contact/hours", Lang: "fr"}
+	tests := []struct {
+		id                  string
+		kind, lang, article string
+		passage             int
+	}{
+		{docID(kindArticle, a, 0), kindArticle, "fr", "contact/hours", -1},
+		{docID(kindPassage, a, 3), kindPassage, "fr", "contact/hours", 3},
+		{"b|fr|contact/hours|2|5", kindBlock, "fr", "contact/hours", 2},
+		{"garbage", "", "", "", -1},
+	}
+	for _, tt := range tests {
+		k, l, id, p := parseDocID(tt.id)
+		if k != tt.kind || l != tt.lang || id != tt.article || p != tt.passage {
+			t.Errorf("parseDocID(%q) = %q %q %q %d", tt.id, k, l, id, p)
+		}
+	}
+}

@@ -241,8 +241,9 @@ func (ix *Index) langClauses(lang string, terms, synonyms []string, base int, fu
 		name    string
 		boost   float64
 		passage bool
-	}{{"title", t.Title, false}, {"meta", t.Meta, false}, {"body", t.Body, false},
-		{"head", t.Head, true}, {"text", t.Text, true}, {"block", t.Block, false}}
+	}{{fieldName("title", lang), t.Title, false}, {fieldName("meta", lang), t.Meta, false},
+		{fieldName("body", lang), t.Body, false}, {fieldName("head", lang), t.Head, true},
+		{fieldName("text", lang), t.Text, true}, {fieldName("block", lang), t.Block, false}}
 	var out []clause
 	stop := ix.stop[lang]
 	weight := func(term string) float64 {
@@ -267,7 +268,7 @@ func (ix *Index) langClauses(lang string, terms, synonyms []string, base int, fu
 			if f.boost == 0 || (f.passage && t.Passage == 0) {
 				continue
 			}
-			field := fieldName(f.name, lang)
+			field := f.name
 			c := clause{field: field, term: idx, weight: w, of: of,
 				terms: []weighted{{term, f.boost * boost}}}
 			// Only words the index has never seen are worth a fuzzy

@@ -12,6 +12,8 @@ const (
 	ENOTFOUND = "not_found"
 	ECONFLICT = "conflict"
 	ETOOMANY  = "too_many"
+	// EUNAUTHORIZED: credentials (a password, a session) were refused.
+	EUNAUTHORIZED = "unauthorized"
 )
 
 // Sentinel errors; callers test for them with errors.Is.
@@ -22,6 +24,9 @@ var (
 	ErrConflict = errors.New("escalation: conflict")
 	// ErrTooMany means the same thing was asked too often; try later.
 	ErrTooMany = errors.New("escalation: too many requests")
+	// ErrUnauthorized means a password, link or session was refused, without
+	// saying which part was wrong.
+	ErrUnauthorized = errors.New("escalation: unauthorized")
 	// errClosed means the store was closed while a write waited.
 	errClosed = errors.New("escalation: store closed")
 )
@@ -54,6 +59,8 @@ func ErrorCode(err error) string {
 		return ECONFLICT
 	case errors.Is(err, ErrTooMany):
 		return ETOOMANY
+	case errors.Is(err, ErrUnauthorized):
+		return EUNAUTHORIZED
 	}
 	return EINTERNAL
 }
@@ -73,6 +80,8 @@ func ErrorMessage(err error) string {
 		return "Conflict."
 	case errors.Is(err, ErrTooMany):
 		return "Too many requests: try again later."
+	case errors.Is(err, ErrUnauthorized):
+		return "Wrong email or password."
 	}
 	return "Internal error."
 }

@@ -42,6 +42,7 @@ type Store struct {
 	closeOnce   sync.Once
 
 	mailQueued chan struct{} // poked after a commit that queued mail; see MailQueued
+	hashSlots  chan struct{} // bounds the argon2id hashes run at once; see password.go
 
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
@@ -93,7 +94,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
 	s := &Store{Now: time.Now, appends: make(chan appendRequest), closing: make(chan struct{}),
-		appendsDone: make(chan struct{}), mailQueued: make(chan struct{}, 1)}
+		appendsDone: make(chan struct{}), mailQueued: make(chan struct{}, 1), hashSlots: make(chan struct{}, hashSlots)}
 	s.write = sql.OpenDB(newConnector(path, writerParams))
 	// One writer connection: SQLite allows one writer at a time anyway, and
 	// queueing in database/sql never meets "database is locked".

@@ -1,50 +1,54 @@
 package widget
 
-import "sync"
+import "github.com/bulle-help/bulle/escalation"
 
-// hub tells the sessions of a conversation that it has new messages, so a
-// visitor with two tabs open sees both sides in each. It carries no data:
-// each session then reads what it has not sent from the store, in seq
-// order, so nothing is lost, doubled or reordered, and a slow session
-// never holds up the others.
-type hub struct {
-	mu   sync.Mutex
-	subs map[int64]map[*Session]struct{}
+// Hub carries the events of conversations and of the chat queue between
+// the bubbles and the agents' consoles; *escalation.Hub is one, shared
+// with the console. Events carry no messages: each session reads what it
+// has not sent from the store, in seq order, so nothing is lost, doubled
+// or reordered, and a slow session never holds up the others.
+type Hub interface {
+	Subscribe(conversationID int64) *escalation.Subscription
+	Publish(conversationID int64)
+	PublishQueue()
 }
 
-func newHub() *hub { return &hub{subs: map[int64]map[*Session]struct{}{}} }
+var _ Hub = (*escalation.Hub)(nil)
 
+// hub ties sessions to the Hub: a session follows its conversation from
+// its hello, and what it stores wakes every other session of the
+// conversation (another tab of the visitor, an agent's console).
+type hub struct{ events Hub }
+
+func newHub(events Hub) *hub { return &hub{events: events} }
+
+// subscribe follows the conversation for s, and relays what arrives into
+// the session's pending state (livechat.go), which never blocks: the
+// Hub never finds a visitor's session slow, and a visitor whose socket
+// stalls is dropped by the write timeout instead (ws.go).
 func (h *hub) subscribe(convID int64, s *Session) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.subs[convID] == nil {
-		h.subs[convID] = map[*Session]struct{}{}
-	}
-	h.subs[convID][s] = struct{}{}
+	sub := h.events.Subscribe(convID)
+	s.live.attach(sub)
+	go s.relay(sub)
 }
 
-func (h *hub) unsubscribe(convID int64, s *Session) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	delete(h.subs[convID], s)
-	if len(h.subs[convID]) == 0 {
-		delete(h.subs, convID)
+// unsubscribe stops following the conversation.
+func (h *hub) unsubscribe(_ int64, s *Session) {
+	if sub := s.live.detach(); sub != nil {
+		sub.Close()
 	}
 }
 
-// publish wakes every session of the conversation but from. It never
-// blocks: a session already woken has a pending notice, which covers this
-// one too (the channel has room for one).
+// publish wakes every session of the conversation but from, which has
+// sent what it stored already.
 func (h *hub) publish(convID int64, from *Session) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for s := range h.subs[convID] {
-		if s == from {
-			continue
-		}
-		select {
-		case s.notify <- struct{}{}:
-		default:
-		}
+	if sub := from.live.subscription(); sub != nil {
+		sub.Publish(convID)
+		return
 	}
+	h.events.Publish(convID)
 }
+
+// publishQueue says the chat queue changed, to the consoles and the
+// queued visitors.
+func (h *hub) publishQueue() { h.events.PublishQueue() }

@@ -62,6 +62,9 @@ type inFrame struct {
 	PageURL  string `json:"page_url"`  // ticket
 	Identity string `json:"identity"`  // hello: the site's signed identity (verify.go)
 	Code     string `json:"code"`      // verify_code
+	On       *bool  `json:"on"`        // typing (livechat.go)
+	Rating   *int   `json:"rating"`    // rate
+	Comment  string `json:"comment"`   // rate
 }
 
 // welcomeFrame answers a hello.
@@ -111,6 +114,16 @@ type messageFrame struct {
 	Decision  json.RawMessage `json:"decision,omitempty"`  // bot messages
 	CreatedAt time.Time       `json:"created_at"`
 
+	// Live chat (livechat.go): the agent who wrote an agent message, or
+	// whom a chat note is about; the place and wait of chat_queued; the
+	// rating of chat_rated; why chat_unavailable.
+	Agent     string `json:"agent,omitempty"`
+	FromAgent string `json:"from_agent,omitempty"`
+	Position  int    `json:"position,omitempty"`
+	WaitS     int    `json:"wait_s,omitempty"`
+	Rating    int    `json:"rating,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+
 	// Attachments are the message's files (attachments.go).
 	Attachments []attachmentInfo `json:"attachments,omitempty"`
 }
@@ -147,6 +160,15 @@ type systemBody struct {
 	Channel string `json:"channel,omitempty"`
 	Ticket  string `json:"ticket,omitempty"` // ticket_created: the reference
 	Verify  bool   `json:"verify,omitempty"` // ticket_created: offer to verify the address
+
+	// Live chat notes; the store writes the chat_* ones with these names
+	// (escalation/livechat_change.go).
+	Agent     string `json:"agent,omitempty"`
+	FromAgent string `json:"from_agent,omitempty"`
+	Position  int    `json:"position,omitempty"`
+	WaitS     int    `json:"wait_s,omitempty"`
+	Rating    int    `json:"rating,omitempty"`
+	Reason    string `json:"reason,omitempty"` // chat_unavailable
 }
 
 // frameOf turns a stored message into the frame visitors receive.
@@ -166,6 +188,7 @@ func frameOf(m escalation.Message) messageFrame {
 		var b systemBody
 		_ = json.Unmarshal([]byte(m.Body), &b)
 		f.Text, f.Channel, f.Ticket, f.Verify = b.Text, b.Channel, b.Ticket, b.Verify
+		f.Agent, f.FromAgent, f.Position, f.WaitS, f.Rating, f.Reason = b.Agent, b.FromAgent, b.Position, b.WaitS, b.Rating, b.Reason
 	default:
 		f.Text = m.Body
 	}

@@ -56,6 +56,10 @@ type Session struct {
 	conv   *escalation.Conversation
 	lang   string
 	cursor int64 // the last seq sent to this visitor
+
+	// live is the session's side of the Hub: agent typing and the queue
+	// place to send (livechat_session.go).
+	live liveState
 }
 
 // NewSession starts a session for a visitor whose page has the given
@@ -123,6 +127,10 @@ func (s *Session) Handle(ctx context.Context, in Input) error {
 		return s.verifyStart(ctx, f)
 	case typeVerifyCode:
 		return s.verifyCode(ctx, f)
+	case typeTyping:
+		return s.typing(ctx, f)
+	case typeRate:
+		return s.rate(ctx, f)
 	case typePing:
 		return s.send(ctx, pongFrame{Type: typePong})
 	}
@@ -173,7 +181,6 @@ func (s *Session) hello(ctx context.Context, f inFrame) error {
 	s.mu.Lock()
 	s.conv, s.lang, s.cursor = &conv, lang, f.LastSeq
 	s.mu.Unlock()
-	s.w.hub.subscribe(conv.ID, s)
 	identity, refused := s.identify(ctx, conv.ID, f.Identity)
 	welcome := welcomeFrame{Type: typeWelcome, Token: token, Resumed: resumed, Reset: reset,
 		Conversation: conversationInfo{ID: conv.ID, Lang: conv.Lang, LastSeq: conv.LastSeq, CreatedAt: conv.CreatedAt},
@@ -186,6 +193,11 @@ func (s *Session) hello(ctx context.Context, f inFrame) error {
 			return err
 		}
 	}
+	// Follow the conversation only now, so that nothing it publishes
+	// makes a flush overtake the welcome; what is stored meanwhile, the
+	// flush below reads from the store.
+	s.w.hub.subscribe(conv.ID, s)
+	s.resumeChat(ctx, conv.ID) // livechat.go: a queued visitor hears their place after the replay
 	return s.Flush(ctx)
 }
 
@@ -228,6 +240,9 @@ func (s *Session) message(ctx context.Context, f inFrame, at time.Time) error {
 		return s.internalFor(ctx, f.ClientID, "find reply", err)
 	} else if answered {
 		return nil // the reply is stored; the visitor has it or gets it on resume
+	}
+	if s.liveChatHolds(ctx, conv.ID) {
+		return nil // a person answers: the agent's console was woken by the publish
 	}
 	return s.reply(ctx, conv.ID, msg, at)
 }
@@ -311,14 +326,18 @@ func (s *Session) vote(ctx context.Context, f inFrame) error {
 	return s.Flush(ctx)
 }
 
-// person records that the visitor asked for a person. Live chat and tickets
-// are not there yet, so the reply says what will happen, and no more.
+// person records that the visitor asked for a person. Chat, when the
+// server runs live chat, queues the visitor or offers email (livechat.go);
+// otherwise the reply says what will happen, and no more.
 func (s *Session) person(ctx context.Context, f inFrame) error {
 	if f.Channel != string(bot.ChannelChat) && f.Channel != string(bot.ChannelEmail) {
 		return s.fail(ctx, errFrame(CodeBadFrame, `channel must be "chat" or "email"`))
 	}
 	if f.ClientID != "" && !validClientID(f.ClientID) {
 		return s.fail(ctx, errFrame(CodeBadFrame, "client_id must be 1 to 64 letters, digits, - or _"))
+	}
+	if f.Channel == string(bot.ChannelChat) && s.w.opt.LiveChat != nil {
+		return s.chatRequest(ctx, f) // livechat.go
 	}
 	convID := s.conversation().ID
 	body, _ := json.Marshal(systemBody{Text: personText(s.turnLang(), f.Channel), Channel: f.Channel})
@@ -374,6 +393,7 @@ func (s *Session) ticket(ctx context.Context, f inFrame) error {
 		s.w.log.Info("ticket opened", "conversation_id", convID, "ticket", t.Ref, "topic", t.Topic)
 		s.w.hub.publish(convID, s)
 	}
+	s.chatToTicket(ctx, convID) // a visitor waiting in the chat queue took the email route
 	if f.ClientID != "" {
 		if err := s.send(ctx, ackFrame{Type: typeAck, ClientID: f.ClientID, Seq: m.Seq}); err != nil {
 			return err
@@ -416,16 +436,24 @@ func (s *Session) flushLocked(ctx context.Context) error {
 			s.w.log.Error("read attachments", "conversation_id", s.conv.ID, "err", err)
 			return s.send(ctx, errFrame(CodeInternal, "Internal error."))
 		}
+		agents, err := s.w.agentNames(ctx, s.conv.ID, msgs) // livechat_session.go
+		if err != nil {
+			s.w.log.Error("read agent names", "conversation_id", s.conv.ID, "err", err)
+			return s.send(ctx, errFrame(CodeInternal, "Internal error."))
+		}
 		for _, m := range msgs {
 			f := frameOf(m)
 			f.Attachments = files[m.Seq]
+			if name := agents[m.Seq]; name != "" {
+				f.Agent = name
+			}
 			if err := s.send(ctx, f); err != nil {
 				return err
 			}
 			s.cursor = m.Seq
 		}
 		if len(msgs) < pageSize {
-			return nil
+			return s.flushLiveLocked(ctx) // typing and queue place, after the messages
 		}
 	}
 }

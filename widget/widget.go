@@ -101,6 +101,19 @@ type Options struct {
 	// Identities, when set, checks the identity the embedding site signs
 	// for its visitor (hello's identity; see verify.go).
 	Identities Identities
+
+	// Live chat (livechat.go). LiveChat, when set, queues a visitor who
+	// asks for a person while chat is open: within ChatHours (nil: always),
+	// with at least one of Agents online (nil: nobody), and a wait under
+	// ChatMaxWait (DefaultChatMaxWait when 0). Otherwise the bubble offers
+	// an email ticket on the same conversation.
+	LiveChat    LiveChat
+	ChatHours   ChatHours
+	Agents      Agents
+	ChatMaxWait time.Duration
+	// Hub carries conversation, typing and queue events between the
+	// bubbles and the agents' consoles; nil makes one for the widget alone.
+	Hub Hub
 }
 
 // Widget serves the bubble and the visitor WebSocket. Create it with New.
@@ -150,7 +163,13 @@ func New(store Conversations, a Assistant, opt Options) (*Widget, error) {
 	if err != nil {
 		return nil, fmt.Errorf("widget: %w", err)
 	}
-	w := &Widget{store: store, bot: a, opt: opt, log: opt.Logger, origins: origins, hub: newHub()}
+	if opt.ChatMaxWait <= 0 {
+		opt.ChatMaxWait = DefaultChatMaxWait
+	}
+	if opt.Hub == nil {
+		opt.Hub = escalation.NewHub(escalation.HubOptions{Logger: opt.Logger})
+	}
+	w := &Widget{store: store, bot: a, opt: opt, log: opt.Logger, origins: origins, hub: newHub(opt.Hub)}
 	w.stopping, w.stop = context.WithCancel(context.Background())
 	return w, nil
 }

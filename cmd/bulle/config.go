@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 
@@ -82,6 +83,12 @@ type Config struct {
 		// listens, host:port; empty turns it off.
 		InboundAddr string `toml:"inbound_addr"`
 	} `toml:"smtp"`
+	Chat struct {
+		// MaxWait is the longest estimated wait for which a visitor who
+		// asks for a person is queued for live chat; past it, the bubble
+		// offers an email ticket instead.
+		MaxWait time.Duration `toml:"max_wait"`
+	} `toml:"chat"`
 }
 
 // DefaultConfig is the configuration with no file, no environment and no flags.
@@ -102,6 +109,7 @@ func DefaultConfig() Config {
 	c.Widget.MaxFrameBytes = widget.DefaultMaxFrameBytes
 	c.SMTP.Port = 587
 	c.SMTP.TLS = escalation.TLSStartTLS
+	c.Chat.MaxWait = widget.DefaultChatMaxWait
 	return c
 }
 
@@ -283,6 +291,11 @@ func (c Config) Validate() error {
 		}
 	}
 	c.validateSMTP(bad)
+	// Under a minute, no estimate (a minute at least) would ever queue
+	// anyone; a day is far past any wait worth promising.
+	if d := c.Chat.MaxWait; d < time.Minute || d > 24*time.Hour {
+		bad("chat.max_wait %q: want 1m to 24h, such as \"10m\"", d)
+	}
 	if len(errs) == 0 {
 		return nil
 	}
@@ -417,6 +430,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("smtp_tls", c.SMTP.TLS),
 		slog.String("smtp_reply_domain", c.SMTP.ReplyDomain),
 		slog.String("smtp_inbound_addr", c.SMTP.InboundAddr),
+		slog.Duration("chat_max_wait", c.Chat.MaxWait),
 	)
 }
 

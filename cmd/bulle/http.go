@@ -107,6 +107,8 @@ func errorStatus(err error) (code int, msg string, internal bool) {
 		return http.StatusConflict, escalation.ErrorMessage(err), false
 	case escalation.ETOOMANY:
 		return http.StatusTooManyRequests, escalation.ErrorMessage(err), false
+	case escalation.EUNAUTHORIZED:
+		return http.StatusUnauthorized, escalation.ErrorMessage(err), false
 	}
 	return http.StatusInternalServerError, internalError, true
 }

@@ -6,6 +6,7 @@
 //	bulle check   [--articles DIR]
 //	bulle search  [--articles DIR] [--lang fr] [--json] [--limit 10] "question"
 //	bulle eval    --articles DIR --questions FILE [--json] [--threshold X] [--sweep]
+//	bulle agent   add EMAIL [--name N] [--role agent|admin] [--data DIR] | reset EMAIL | remove EMAIL | list
 package main
 
 import (
@@ -46,6 +47,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runSearch(ctx, args, getenv, stdout, stderr)
 	case "eval":
 		return runEval(ctx, args, stdout, stderr)
+	case "agent":
+		return runAgent(ctx, args, getenv, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -61,6 +64,7 @@ Commands:
   check    check the articles and report problems
   search   search the articles from the command line
   eval     measure answer quality on question sets
+  agent    add, reset, remove and list the agents who sign in to the console
 
 Run "bulle <command> -h" for a command's flags.
 `

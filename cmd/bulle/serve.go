@@ -15,6 +15,7 @@ import (
 
 	"github.com/bulle-help/bulle/bot"
 	"github.com/bulle-help/bulle/escalation"
+	"github.com/bulle-help/bulle/escalation/console"
 	"github.com/bulle-help/bulle/kb"
 	"github.com/bulle-help/bulle/widget"
 )
@@ -53,12 +54,21 @@ type Main struct {
 	// environment, flags), for reloading the business hours.
 	loadConfig func() (Config, string, error)
 
+	// hub carries live chat's conversation, typing and queue events
+	// between the bubbles and the agents' consoles.
+	hub *escalation.Hub
+	// agents says how many agents are online for live chat; the agents'
+	// console provides it. While nil, nobody is, and a visitor who picks
+	// chat is offered an email ticket.
+	agents widget.Agents
+
 	store       *escalation.Store
 	base        *kb.Base
 	avail       *escalation.Availability
 	stopHours   func() // stops reloading the business hours
 	widget      *widget.Widget
-	mailer      *mailer // email out and in; see mail.go
+	console     *console.Console // the agents' console: sign-in, sessions, their sockets
+	mailer      *mailer          // email out and in; see mail.go
 	ln          net.Listener
 	server      *http.Server
 	cancelBase  context.CancelFunc // ends the server's BaseContext
@@ -187,10 +197,22 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.deliverReply = desk.DeliverReply
 	escalation.RegisterAgentAPI(e, m.store, desk)
 
+	// The agents' console (/console/…): setup links, sign-in, sessions,
+	// and the registry that closes an agent's sockets when their session
+	// ends, here or from "bulle agent remove" (checked every second).
+	if m.console, err = console.New(m.store, console.Options{BaseURL: cfg.BaseURL, DefaultLang: cfg.DefaultLang,
+		Logger: log}); err != nil {
+		return err
+	}
+	m.console.Register(e)
+	m.console.Start()
+
 	identities, err := newIdentities(cfg, m.store)
 	if err != nil {
 		return err
 	}
+
+	m.hub = escalation.NewHub(escalation.HubOptions{Logger: log})
 
 	botCfg := bot.DefaultConfig()
 	botCfg.Threshold, botCfg.ClarifyRatio, botCfg.Unsupported = cfg.Bot.Threshold, cfg.Bot.ClarifyRatio, cfg.Bot.Unsupported
@@ -206,6 +228,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Attachments:    desk, // the bubble's downloads
 		Requests:       desk, // the "My requests" pages
 		Identities:     identities,
+		LiveChat:       m.store,          // the queue and the chats' statuses
+		ChatHours:      m.avail,          // chat is open within its hours,
+		Agents:         m.agents,         // with an agent online,
+		ChatMaxWait:    cfg.Chat.MaxWait, // and a wait under the limit
+		Hub:            m.hub,
 	})
 	if err != nil {
 		return err
@@ -300,6 +327,16 @@ func (m *Main) Close() error {
 			errs = append(errs, err)
 		}
 		m.widget = nil
+	}
+	if m.console != nil {
+		// The same for the console's sockets; it also stops checking
+		// sessions, which reads the store.
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		if err := m.console.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		m.console = nil
 	}
 	// Replies being stored finish, and the sender stops, before the store
 	// they write to closes.

@@ -80,7 +80,19 @@
       too_many_tries: "Trop d'essais : ce code est bloqué. Demandez-en un nouveau.",
       no_code: "Aucun code en attente : demandez-en un.",
       too_many_codes: "Trop de codes envoyés : réessayez dans une heure.",
-      already_verified: "Votre adresse est déjà vérifiée."
+      already_verified: "Votre adresse est déjà vérifiée.",
+      queue: "Vous êtes n° {n} dans la file, attente estimée : {w}",
+      queueLeave: "Laisser plutôt un message",
+      agentTyping: "{name} écrit…",
+      someoneTyping: "L'équipe écrit…",
+      rateAsk: "Comment s'est passée cette conversation ?",
+      rateStar: "{n} sur 5",
+      rateComment: "Un commentaire ? (facultatif)",
+      rateSend: "Envoyer la note",
+      bad_rating: "Choisissez une note de 1 à 5.",
+      not_closed: "La conversation n'est pas encore terminée.",
+      already_rated: "Cette conversation a déjà été notée.",
+      no_chat: "Ce centre d'aide ne propose pas de chat en direct."
     },
     en: {
       open: "Open the assistant",
@@ -129,7 +141,19 @@
       too_many_tries: "Too many tries: this code is locked. Ask for a new one.",
       no_code: "No code is waiting: ask for one.",
       too_many_codes: "Too many codes sent: try again in an hour.",
-      already_verified: "Your email is verified already."
+      already_verified: "Your email is verified already.",
+      queue: "You are number {n} in the queue, estimated wait: {w}",
+      queueLeave: "Leave a message instead",
+      agentTyping: "{name} is typing…",
+      someoneTyping: "The team is typing…",
+      rateAsk: "How was this conversation?",
+      rateStar: "{n} out of 5",
+      rateComment: "Any comment? (optional)",
+      rateSend: "Send my rating",
+      bad_rating: "Choose a rating from 1 to 5.",
+      not_closed: "The conversation is not over yet.",
+      already_rated: "This conversation was rated already.",
+      no_chat: "This help center offers no live chat."
     }
   };
   var T = STRINGS[LANG];
@@ -203,6 +227,26 @@
     "form.verify .send { padding: 8px 12px; }",
     ".verify .fix { color: #b42318; font-size: 13px; margin: 0; }",
     ".verify .fix:empty { display: none; }",
+    ".queue { font-size: 13px; color: #1f2328; background: #e6ecff; padding: 6px 14px; display: flex; align-items: center; gap: 8px; flex-wrap: wrap; }",
+    ".queue[hidden] { display: none; }",
+    ".queue span { flex: 1; }",
+    ".queue button { font: inherit; font-size: 13px; border: 1px solid #3451b2; background: #fff; color: #3451b2; border-radius: 14px; padding: 2px 10px; cursor: pointer; }",
+    ".agent .who { display: block; font-size: 12px; font-weight: 600; color: #3451b2; margin-bottom: 2px; }",
+    ".typing { display: flex; gap: 4px; align-items: center; padding: 10px 12px; }",
+    ".typing i { width: 6px; height: 6px; border-radius: 50%; background: #8c959f; animation: bulle-dot 1.2s infinite ease-in-out; }",
+    ".typing i:nth-child(2) { animation-delay: .2s; } .typing i:nth-child(3) { animation-delay: .4s; }",
+    "@keyframes bulle-dot { 0%, 80%, 100% { opacity: .3; } 40% { opacity: 1; } }",
+    "@media (prefers-reduced-motion: reduce) { .typing i { animation: none; } }",
+    ".rate { display: flex; flex-direction: column; gap: 6px; margin-top: 8px; text-align: left; }",
+    "form.rate { padding: 0; border: 0; background: transparent; }",
+    ".rate .stars { display: flex; gap: 4px; }",
+    ".rate .stars button { font: inherit; font-size: 20px; line-height: 1; border: 0; background: transparent; color: #d0d7de; cursor: pointer; padding: 2px; }",
+    ".rate .stars button[aria-pressed=true] { color: #f5a623; }",
+    ".rate input { font: inherit; font-size: 14px; padding: 6px 8px; border: 1px solid #d0d7de; border-radius: 8px; }",
+    ".rate .row { display: flex; gap: 6px; flex-wrap: wrap; }",
+    ".rate .send { padding: 8px 12px; }",
+    ".rate .fix { color: #b42318; font-size: 13px; margin: 0; }",
+    ".rate .fix:empty { display: none; }",
     "form { display: flex; gap: 8px; padding: 10px; border-top: 1px solid #e1e4e8; background: #fff; }",
     "textarea { flex: 1; resize: none; font: inherit; padding: 8px 10px; border: 1px solid #d0d7de; border-radius: 10px; height: 42px; max-height: 120px; }",
     ".send { font: inherit; border: 0; background: #3451b2; color: #fff; border-radius: 10px; padding: 0 14px; cursor: pointer; }",
@@ -307,6 +351,9 @@
   var transcriptBtn = el("button", { class: "tool", type: "button", "aria-label": T.transcript, title: T.transcript }, [icon("mail")]);
   var closeBtn = el("button", { class: "close", type: "button", "aria-label": T.close, text: "×" });
   var status = el("div", { class: "status", role: "status" });
+  var queueText = el("span", {});
+  var queueLeave = el("button", { type: "button", text: T.queueLeave });
+  var queueBar = el("div", { class: "queue", role: "status", hidden: "" }, [queueText, queueLeave]);
   var log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": T.title });
   var input = el("textarea", { id: "bulle-input", rows: "1", maxlength: String(MAX_TEXT), placeholder: T.placeholder });
   var form = el("form", {}, [
@@ -320,7 +367,7 @@
       transcriptBtn,
       closeBtn
     ]),
-    status, log, form
+    status, queueBar, log, form
   ]);
   var bubble = el("button", { class: "bubble", type: "button", "aria-label": T.open,
     "aria-expanded": "false", "aria-controls": "bulle-panel" }, [icon("bubble")]);
@@ -360,7 +407,7 @@
 
   function submit() {
     var text = input.value;
-    if (sendMessage(text)) input.value = "";
+    if (sendMessage(text)) { input.value = ""; typed(false); }
     input.focus();
   }
 
@@ -382,6 +429,7 @@
     state.messages.forEach(function (m) { log.appendChild(renderMessage(m)); });
     state.pending.forEach(function (p) { log.appendChild(renderPending(p)); });
     refreshVerify();
+    refreshChat();
     scrollDown();
   }
 
@@ -397,7 +445,9 @@
       row = el("div", { class: "msg bot" });
       renderDecision(row, m, m.decision || { kind: m.kind, text: m.text });
     } else if (m.role === "agent") {
-      row = el("div", { class: "msg agent", text: m.text });
+      row = el("div", { class: "msg agent" }, [
+        m.agent ? el("span", { class: "who", text: m.agent }) : null,
+        el("p", { class: "text", text: m.text })]);
     } else {
       row = el("div", { class: "msg system" + (m.kind === "verified" ? " verified" : ""), text: m.text });
     }
@@ -496,7 +546,7 @@
       state.email = email.value.trim(); // prefills the transcript form
       save();
       sendFrame({ type: "ticket", client_id: id, topic: topic.value, email: email.value.trim(), name: name.value.trim(),
-        text: text.value, page_url: location.protocol.indexOf("http") === 0 ? location.href.split("#")[0] : "" });
+        text: text.value, page_url: pageURL() });
     });
     setTimeout(function () { email.focus(); }, 0);
     return form;
@@ -545,9 +595,19 @@
     return true;
   }
 
+  // sendPerson asks for a person. A chat request says where the visitor
+  // is, for the agent: the page, and the article the bot last answered with.
   function sendPerson(channel) {
-    sendFrame({ type: "person", channel: channel, client_id: newID() });
+    var f = { type: "person", channel: channel, client_id: newID() };
+    if (channel === "chat") {
+      f.page_url = pageURL();
+      var answer = state.messages.filter(function (m) { return m.decision && m.decision.article; }).pop();
+      if (answer) f.topic = answer.decision.article.id;
+    }
+    sendFrame(f);
   }
+
+  function pageURL() { return location.protocol.indexOf("http") === 0 ? location.href.split("#")[0] : ""; }
 
   function sendFrame(f) {
     if (!ready || !raw(f)) { outbox.push(f); connect(); }
@@ -619,6 +679,8 @@
         save();
         return;
       case "error": return failed(f);
+      case "queue": return onQueue(f);
+      case "typing": return onTyping(f);
     }
   }
 
@@ -642,6 +704,7 @@
     var queued = outbox;
     outbox = [];
     queued.forEach(sendFrame);
+    refreshChat(); // the ticket form and "leave a message" need the topics
     clearInterval(pinger);
     // Some proxies close a WebSocket after a minute of silence.
     pinger = setInterval(function () { raw({ type: "ping" }); }, 25000);
@@ -672,7 +735,9 @@
     }
     if (m.client_id) dropPending(m.client_id);
     else save();
+    if (m.role === "agent") showTyping(false);
     refreshVerify();
+    refreshChat();
     scrollDown();
   }
 
@@ -720,6 +785,12 @@
       case "no_transcripts":
         transcriptFailed(f);
         return;
+      case "bad_rating":
+      case "not_closed":
+      case "already_rated":
+      case "no_chat":
+        rateFailed(f);
+        return;
       case "rate_limited":
         note(T.rate_limited);
         setTimeout(resendPending, 1500);
@@ -751,6 +822,162 @@
   }
 
   function sendFrameNow(f) { if (!raw(f)) connect(); }
+
+  // ---- live chat ----------------------------------------------------------
+
+  // The conversation says where a chat stands: its latest chat note. While
+  // queued, a bar shows the place and the wait, with a way to leave a
+  // message instead; while active, typing goes both ways; once closed, a
+  // rating box and the transcript button sit under the closing note; and
+  // when chat is not open, the ticket form sits under the note that says so.
+  var chat = { status: "", position: 0, wait: 0, queuedSeq: 0 };
+  var chatBox = null, chatAt = "";
+  var agentName = "";
+
+  function refreshChat() {
+    var st = "", note = null, offer = null;
+    state.messages.forEach(function (m) {
+      switch (m.kind) {
+        case "chat_queued": st = "queued"; note = m; offer = null; break;
+        case "chat_claimed": case "chat_transferred": st = "active"; note = m; agentName = m.agent || ""; break;
+        case "chat_closed": st = "closed"; note = m; break;
+        case "chat_rated": if (st === "closed") st = "rated"; break;
+        case "chat_converted": case "chat_abandoned": st = ""; note = null; break;
+        case "chat_unavailable": offer = m.channel === "email" ? m : null; break;
+        case "ticket": case "ticket_created": offer = null; break;
+      }
+    });
+    if (st === "queued" && note.seq !== chat.queuedSeq) {
+      // A new place in the queue: the note's, until a queue frame says more.
+      chat.queuedSeq = note.seq;
+      chat.position = note.position || 0;
+      chat.wait = note.wait_s || 0;
+    }
+    chat.status = st;
+    if (st !== "active") { showTyping(false); typed(false); }
+    queueBar.hidden = st !== "queued" || !chat.position;
+    if (!queueBar.hidden) {
+      queueText.textContent = T.queue.replace("{n}", chat.position).replace("{w}", waitText(chat.wait));
+      queueLeave.hidden = !topics.length;
+    }
+    var at = st === "closed" ? "rate:" + note.seq : (offer && topics.length ? "offer:" + offer.seq : "");
+    if (at === chatAt && (!chatBox || log.contains(chatBox))) return;
+    if (chatBox) chatBox.remove();
+    chatBox = null;
+    chatAt = at;
+    if (!at) return;
+    var row = log.querySelector('[data-seq="' + (st === "closed" ? note : offer).seq + '"]');
+    if (!row) return;
+    chatBox = st === "closed" ? rateBox() : ticketForm();
+    row.appendChild(chatBox);
+  }
+
+  function waitText(s) {
+    var min = Math.max(1, Math.ceil((s || 0) / 60));
+    if (min < 60) return min + " min";
+    return Math.floor(min / 60) + " h" + (min % 60 ? " " + (min % 60) + " min" : "");
+  }
+
+  // queued shows the place the server computed; position 0: out of the queue.
+  function onQueue(f) {
+    chat.position = f.position || 0;
+    chat.wait = f.wait_s || 0;
+    refreshChat();
+  }
+
+  queueLeave.addEventListener("click", function () {
+    if (log.querySelector("form.ticket:not(.transcript)")) return;
+    log.appendChild(ticketForm()); // the ticket, on this conversation, takes the visitor out of the queue
+    scrollDown();
+  });
+
+  // The agent's typing: three dots at the end of the log, gone with the
+  // agent's next message, a stop, or after a while without news.
+  var typingRow = null, typingTimer = null;
+
+  function onTyping(f) {
+    if (f.role === "agent") showTyping(!!f.on);
+  }
+
+  function showTyping(on) {
+    clearTimeout(typingTimer);
+    if (!on) {
+      if (typingRow) typingRow.remove();
+      typingRow = null;
+      return;
+    }
+    var label = agentName ? T.agentTyping.replace("{name}", agentName) : T.someoneTyping;
+    if (!typingRow) {
+      typingRow = el("div", { class: "msg agent typing", role: "status", "aria-label": label, title: label },
+        [el("i", {}), el("i", {}), el("i", {})]);
+    }
+    log.appendChild(typingRow); // last, after anything that came meanwhile
+    scrollDown();
+    typingTimer = setTimeout(function () { showTyping(false); }, 6000);
+  }
+
+  // The visitor's typing, while an agent holds the chat: "on" at most
+  // every 3 seconds while keys are pressed, "off" after 4 idle seconds or
+  // when the message is sent. Nothing of what is typed leaves the bubble.
+  var typingSent = 0, typingIdle = null;
+
+  function typed(on) {
+    clearTimeout(typingIdle);
+    if (!on) {
+      if (typingSent) raw({ type: "typing", on: false });
+      typingSent = 0;
+      return;
+    }
+    if (chat.status !== "active" || !ready) return;
+    var now = Date.now();
+    if (now - typingSent > 3000) { raw({ type: "typing", on: true }); typingSent = now; }
+    typingIdle = setTimeout(function () { typed(false); }, 4000);
+  }
+
+  input.addEventListener("input", function () { typed(input.value.trim() !== ""); });
+
+  // rateBox asks for 1 to 5 after the agent closed the chat, next to the
+  // transcript by email.
+  function rateBox() {
+    var id = newID(), rating = 0;
+    var stars = el("div", { class: "stars", role: "group", "aria-label": T.rateAsk });
+    for (var n = 1; n <= 5; n++) {
+      (function (n) {
+        var b = el("button", { type: "button", "aria-pressed": "false", "aria-label": T.rateStar.replace("{n}", n),
+          title: T.rateStar.replace("{n}", n), "data-rating": String(n), text: "★" });
+        b.addEventListener("click", function () {
+          rating = n;
+          Array.prototype.forEach.call(stars.querySelectorAll("button"), function (x) {
+            x.setAttribute("aria-pressed", String(Number(x.getAttribute("data-rating")) <= n));
+          });
+        });
+        stars.appendChild(b);
+      })(n);
+    }
+    var comment = el("input", { type: "text", name: "comment", maxlength: "1000", "aria-label": T.rateComment, placeholder: T.rateComment });
+    var fix = el("p", { class: "fix", role: "alert" });
+    var send = el("button", { type: "submit", class: "send", text: T.rateSend });
+    var mail = el("button", { type: "button", class: "retry", text: T.transcriptSend });
+    var form = el("form", { class: "rate", "data-client-id": id }, [
+      el("p", { class: "text", text: T.rateAsk }), stars, comment, el("div", { class: "row" }, [send, mail]), fix]);
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      if (!rating) { fix.textContent = T.bad_rating; return; }
+      fix.textContent = "";
+      send.disabled = true;
+      sendFrame({ type: "rate", client_id: id, rating: rating, comment: comment.value.trim() || undefined });
+    });
+    mail.addEventListener("click", showTranscriptForm);
+    return form;
+  }
+
+  function rateFailed(f) {
+    if (f.code === "already_rated" && chatBox && chatBox.classList.contains("rate")) { chatBox.remove(); chatBox = null; return; }
+    var text = T[f.code] || T.error;
+    if (!chatBox || !log.contains(chatBox) || !chatBox.classList.contains("rate")) { note(text, "error"); return; }
+    chatBox.querySelector(".fix").textContent = text;
+    chatBox.querySelector(".send").disabled = false;
+  }
 
   // ---- verifying the ticket's address -----------------------------------
 

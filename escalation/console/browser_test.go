@@ -1,0 +1,131 @@
+package console
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// findChromium returns the browser to drive, "" when there is none.
+func findChromium() string {
+	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
+		return "/usr/bin/chromium"
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// TestBrowserSignsInAndTheSocketShowsPresence drives headless Chromium
+// through the console under its real Content-Security-Policy: sign in
+// with the form, see the script's socket turn the status online, set
+// away and back, sign out. Any console error (a CSP violation, a script
+// exception) fails the test.
+func TestBrowserSignsInAndTheSocketShowsPresence(t *testing.T) {
+	chrome := findChromium()
+	if chrome == "" {
+		if os.Getenv("BULLE_REQUIRE_BROWSER") == "1" {
+			t.Fatal("chromium not found, and BULLE_REQUIRE_BROWSER=1: run make deps")
+		}
+		t.Skip("chromium not found (make deps installs it)")
+	}
+	f := newFixture(t, Options{DefaultLang: "fr"}, false)
+	inv := f.agent(testEmail)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(chrome),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("lang", "fr-FR"),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	defer cancelAlloc()
+	tab, cancelTab := chromedp.NewContext(alloc)
+	defer cancelTab()
+
+	var mu sync.Mutex
+	var problems []string
+	consoleCtx, stopConsole := context.WithCancel(tab)
+	defer stopConsole()
+	messages := chromedp.Console(consoleCtx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if (m.Type == chromedp.ConsoleError || m.IsException()) && !strings.Contains(m.Text+m.URL, "favicon.ico") {
+				mu.Lock()
+				problems = append(problems, m.String())
+				mu.Unlock()
+			}
+		}
+	}()
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(tab, steps...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	// wait polls a condition for up to 10 s; a form post navigates, which
+	// ends a poll, so it polls again on the new page.
+	wait := func(what, cond string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			_, err := chromedp.Run(tab, chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingTimeout(time.Until(deadline))))
+			if err == nil {
+				return
+			}
+			if !strings.Contains(err.Error(), "-32000") || time.Now().After(deadline) {
+				page, _ := chromedp.Run(tab, chromedp.Evaluate[string](`location.href + "\n" + document.body.innerHTML`))
+				t.Fatalf("waiting for %s: %v; page %s", what, err, page)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	eval := func(js string) { t.Helper(); do(js, chromedp.Evaluate[chromedp.Void](js)) }
+
+	do("open the console", chromedp.Navigate(f.srv.URL+"/console/?lang=fr"))
+	wait("the sign-in form", `document.querySelector('input[name=email]') !== null && location.pathname === '/console/login'`)
+	eval(`document.querySelector('input[name=email]').value = "` + testEmail + `";
+		document.querySelector('input[name=password]').value = "` + testPassword + `";
+		document.querySelector('form').submit()`)
+	wait("the landing page", `document.querySelector('h1') && document.querySelector('h1').textContent === 'Bonjour Léa'`)
+	wait("the socket's presence", `document.getElementById('presence').className === 'presence online' &&
+		document.getElementById('presence').textContent === 'en ligne'`)
+	if !f.con.Sessions().Online(inv.Agent.ID) {
+		t.Error("page open with its socket: agent not online")
+	}
+
+	eval(`document.querySelector('form[action^="/console/away"] button').click()`)
+	wait("away", `document.getElementById('presence') && document.getElementById('presence').className === 'presence away'`)
+	if f.con.Sessions().Online(inv.Agent.ID) {
+		t.Error("set away: agent still online")
+	}
+	eval(`document.querySelector('form[action^="/console/away"] button').click()`)
+	wait("back online", `document.getElementById('presence') && document.getElementById('presence').className === 'presence online'`)
+
+	eval(`document.querySelector('form[action^="/console/logout"] button').click()`)
+	wait("signed out", `location.pathname === '/console/login' && document.body.textContent.includes('Vous êtes déconnecté')`)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(problems) > 0 {
+		t.Errorf("browser console errors:\n%s", strings.Join(problems, "\n"))
+	}
+}

@@ -163,6 +163,21 @@ func (s *Store) AgentChats(ctx context.Context, agentID int64) ([]Chat, error) {
 	return chats, nil
 }
 
+// ActiveChats lists the chats under way, whoever holds them, the oldest
+// claim first: the console's "all open chats".
+func (s *Store) ActiveChats(ctx context.Context) ([]Chat, error) {
+	rows, err := s.read.QueryContext(ctx, selectChat+`
+		WHERE ch.status = 'active' ORDER BY ch.claimed_at, ch.conversation_id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: active chats: %w", err)
+	}
+	chats, err := scanChats(rows, s.Now())
+	if err != nil {
+		return nil, fmt.Errorf("store: active chats: %w", err)
+	}
+	return chats, nil
+}
+
 // QueuePosition says where a queued chat stands: position 1 is next, and
 // ahead is how many chats wait before it (position - 1). A chat no longer
 // queued has position 0; a conversation without a chat is ErrNotFound.

@@ -425,3 +425,31 @@ func TestQueueText(t *testing.T) {
 		}
 	}
 }
+
+func TestActiveChatsListsEveryChatUnderWayAndNoOther(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	ana, bo := addTestAgent(t, s, "Ana"), addTestAgent(t, s, "Bo")
+	waiting := queuedChat(t, s)
+	anas, bos, ended := queuedChat(t, s), queuedChat(t, s), queuedChat(t, s)
+	for _, c := range []struct{ conv, agent int64 }{{anas, ana.ID}, {bos, bo.ID}, {ended, ana.ID}} {
+		if _, err := s.ClaimChat(ctx, c.conv, c.agent); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.CloseChat(ctx, ended, ana.ID); err != nil {
+		t.Fatal(err)
+	}
+	chats, err := s.ActiveChats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range chats {
+		got = append(got, fmt.Sprintf("%d:%s:%s", c.ConversationID, c.Status, c.AgentName))
+	}
+	want := []string{fmt.Sprintf("%d:active:Ana", anas), fmt.Sprintf("%d:active:Bo", bos)}
+	if !slices.Equal(got, want) {
+		t.Errorf("active chats: got %v, want %v (not %d, queued, nor %d, ended)", got, want, waiting, ended)
+	}
+}

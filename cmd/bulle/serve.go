@@ -57,9 +57,9 @@ type Main struct {
 	// hub carries live chat's conversation, typing and queue events
 	// between the bubbles and the agents' consoles.
 	hub *escalation.Hub
-	// agents says how many agents are online for live chat; the agents'
-	// console provides it. While nil, nobody is, and a visitor who picks
-	// chat is offered an email ticket.
+	// agents says how many agents are online for live chat: the agents'
+	// console (a socket open, not away). While nobody is, a visitor who
+	// picks chat is offered an email ticket.
 	agents widget.Agents
 
 	store       *escalation.Store
@@ -171,14 +171,6 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	kb.NewSite(m.base, m.store, kb.SiteOptions{Name: "Bulle", SecureCookies: cfg.SecureCookies(),
 		ContactURL: "/contact", RequestsURL: "/requests"}).Register(e)
 
-	// The business hours are the one setting applied without a restart:
-	// on SIGHUP or when the config file changes (see hours.go).
-	if m.avail, err = newAvailability(cfg); err != nil {
-		return err
-	}
-	e.GET("/api/availability", escalation.AvailabilityHandler(m.avail, availabilityOptions(cfg)))
-	m.watchHours(ctx)
-
 	// Tickets: the reply-token key lives in the data folder; attachments
 	// too, outside anything served.
 	if m.replyTokens, err = loadReplyTokens(cfg.DataDir); err != nil {
@@ -197,22 +189,44 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.deliverReply = desk.DeliverReply
 	escalation.RegisterAgentAPI(e, m.store, desk)
 
+	// Live chat: one hub carries the conversations', typing and queue
+	// events between the bubbles and the agents' consoles.
+	m.hub = escalation.NewHub(escalation.HubOptions{Logger: log})
+
 	// The agents' console (/console/…): setup links, sign-in, sessions,
-	// and the registry that closes an agent's sockets when their session
-	// ends, here or from "bulle agent remove" (checked every second).
+	// the registry that closes an agent's sockets when their session ends,
+	// here or from "bulle agent remove" (checked every second), and live
+	// chat's agent side over the shared hub. An agent is there to chat
+	// while a console socket of theirs is open and they are not away.
+	// Its ticket pages reply through the desk (by mail, via the outbox).
 	if m.console, err = console.New(m.store, console.Options{BaseURL: cfg.BaseURL, DefaultLang: cfg.DefaultLang,
-		Logger: log}); err != nil {
+		Logger: log, Hub: m.hub, Desk: desk, Zone: func() *time.Location {
+			if m.avail == nil {
+				return nil
+			}
+			return m.avail.Hours().Location() // the ticket pages' times, as the hours read now
+		}}); err != nil {
 		return err
 	}
 	m.console.Register(e)
 	m.console.Start()
+	m.agents = m.console
+
+	// The business hours are the one setting applied without a restart:
+	// on SIGHUP or when the config file changes (see hours.go).
+	if m.avail, err = newAvailability(cfg); err != nil {
+		return err
+	}
+	// Chat is open only while an agent is there to answer: the bot offers
+	// chat, and /api/availability says it is open, only then.
+	m.avail.AgentsPresent = agentsPresent(m.agents)
+	e.GET("/api/availability", escalation.AvailabilityHandler(m.avail, availabilityOptions(cfg)))
+	m.watchHours(ctx)
 
 	identities, err := newIdentities(cfg, m.store)
 	if err != nil {
 		return err
 	}
-
-	m.hub = escalation.NewHub(escalation.HubOptions{Logger: log})
 
 	botCfg := bot.DefaultConfig()
 	botCfg.Threshold, botCfg.ClarifyRatio, botCfg.Unsupported = cfg.Bot.Threshold, cfg.Bot.ClarifyRatio, cfg.Bot.Unsupported
@@ -228,10 +242,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Attachments:    desk, // the bubble's downloads
 		Requests:       desk, // the "My requests" pages
 		Identities:     identities,
-		LiveChat:       m.store,          // the queue and the chats' statuses
-		ChatHours:      m.avail,          // chat is open within its hours,
-		Agents:         m.agents,         // with an agent online,
-		ChatMaxWait:    cfg.Chat.MaxWait, // and a wait under the limit
+		LiveChat:       m.store,            // the queue and the chats' statuses
+		ChatHours:      chatHours{m.avail}, // chat is open within its hours,
+		Agents:         m.agents,           // with an agent online,
+		ChatMaxWait:    cfg.Chat.MaxWait,   // and a wait under the limit
 		Hub:            m.hub,
 	})
 	if err != nil {

@@ -113,15 +113,23 @@ func TestBrowserSignsInAndTheSocketShowsPresence(t *testing.T) {
 		t.Error("page open with its socket: agent not online")
 	}
 
-	eval(`document.querySelector('form[action^="/console/away"] button').click()`)
-	wait("away", `document.getElementById('presence') && document.getElementById('presence').className === 'presence away'`)
+	// Each form post marks the page it leaves: the old page's socket hears
+	// the new presence before the browser has left it, and a wait must
+	// look at the page the post leads to.
+	submit := func(action string) {
+		t.Helper()
+		eval(`document.body.dataset.left = '1'; document.querySelector('form[action^="/console/` + action + `"] button').click()`)
+	}
+	const newPage = `!document.body.dataset.left && document.readyState === 'complete' && `
+	submit("away")
+	wait("away", newPage+`document.getElementById('presence') && document.getElementById('presence').className === 'presence away'`)
 	if f.con.Sessions().Online(inv.Agent.ID) {
 		t.Error("set away: agent still online")
 	}
-	eval(`document.querySelector('form[action^="/console/away"] button').click()`)
-	wait("back online", `document.getElementById('presence') && document.getElementById('presence').className === 'presence online'`)
+	submit("away")
+	wait("back online", newPage+`document.getElementById('presence') && document.getElementById('presence').className === 'presence online'`)
 
-	eval(`document.querySelector('form[action^="/console/logout"] button').click()`)
+	submit("logout")
 	wait("signed out", `location.pathname === '/console/login' && document.body.textContent.includes('Vous êtes déconnecté')`)
 	mu.Lock()
 	defer mu.Unlock()

@@ -1,9 +1,10 @@
 // Package console owns the agents' console: its sign-in (password setup
 // links, login with rate limiting, sessions in a cookie, CSRF tokens),
 // the registry of open console sockets that closes them when a session
-// ends, and presence (online while a socket is open and not away). The
-// rules and the data live in escalation; this package carries them over
-// HTTP. http.go and ws.go hold the echo handlers; the rest has no HTTP
+// ends, presence (online while a socket is open and not away), and live
+// chat's agent side (chat*.go: the queue, claims, replies, transfers over
+// the console socket, and the chat pages). The rules and the data live in
+// escalation; this package carries them over HTTP. http.go and ws.go hold the echo handlers; the rest has no HTTP
 // framework in it.
 package console
 
@@ -21,6 +22,8 @@ import (
 // Store is what the console needs; *escalation.Store is one.
 type Store interface {
 	SessionStore
+	ChatStore // live chat (chat.go)
+	DeskStore // tickets, search, canned responses, notes (tickets.go)
 	SetupTokenAgent(ctx context.Context, token string) (escalation.Agent, error)
 	SetAgentPassword(ctx context.Context, setupToken, password string) (escalation.Agent, error)
 	AgentLogin(ctx context.Context, email, password string) (escalation.Agent, error)
@@ -52,6 +55,19 @@ type Options struct {
 	LoginLimit, LoginLimitIP Limit
 	// Now is the clock of the rate limits; time.Now when nil.
 	Now func() time.Time
+	// Hub carries live chat's events between the bubbles and the
+	// consoles; share the widget's. Nil makes one for the console alone.
+	Hub *escalation.Hub
+	// WriteTimeout bounds one frame written to a console socket; a
+	// console that stalls longer is dropped, and reconnects. 10 s when 0.
+	WriteTimeout time.Duration
+	// Desk mails ticket replies and opens attachments for the ticket
+	// pages (tickets.go); nil refuses replies and downloads.
+	Desk Desk
+	// Zone is where the ticket pages show times and read the dates typed
+	// in search: the business hours' zone, asked on each page so that a
+	// reload applies. UTC when nil or when it returns nil.
+	Zone func() *time.Location
 }
 
 // Console serves the console's pages and socket. Create it with New,
@@ -62,6 +78,7 @@ type Console struct {
 	opt      Options
 	log      *slog.Logger
 	sessions *Sessions
+	hub      *escalation.Hub
 	byEmail  *failures
 	byIP     *failures
 
@@ -92,13 +109,19 @@ func New(store Store, opt Options) (*Console, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	return &Console{store: store, opt: opt, log: opt.Logger,
+	if opt.Hub == nil {
+		opt.Hub = escalation.NewHub(escalation.HubOptions{Logger: opt.Logger})
+	}
+	if opt.WriteTimeout <= 0 {
+		opt.WriteTimeout = writeTimeout
+	}
+	return &Console{store: store, opt: opt, log: opt.Logger, hub: opt.Hub,
 		sessions: NewSessions(store, opt.Revalidate, opt.Logger),
 		byEmail:  newFailures(opt.LoginLimit), byIP: newFailures(opt.LoginLimitIP)}, nil
 }
 
-// Sessions is the registry of open console sockets, for the live-chat
-// handlers to come: presence (Online) and closing on logout.
+// Sessions is the registry of open console sockets: presence (Online)
+// and closing on logout.
 func (c *Console) Sessions() *Sessions { return c.sessions }
 
 // Online is how many agents are online (a console socket open, not

@@ -34,8 +34,12 @@ const (
 //	POST /console/setup          sets the password, using the link once
 //	POST /console/logout         ends the session and closes its sockets
 //	POST /console/away           away=1 sets the agent away, away=0 back
-//	GET  /console/events         the console socket (ws.go)
-//	GET  /console/static/{name}  the stylesheet and the script
+//	GET  /console/events         the console socket: presence and live chat (ws.go)
+//	GET  /console/chats          the queue, my chats, all open chats (chat_page.go)
+//	GET  /console/chats/{id}     one conversation: its history, reply, claim, transfer, close
+//	GET  /console/tickets…, /conversations/…, /attachments/{id}, /search,
+//	     /canned…                the desk: tickets, search, canned responses, notes (deskRoutes, tickets.go)
+//	GET  /console/static/{name}  the stylesheets and the scripts
 func (c *Console) Register(e *echo.Echo) {
 	e.GET("/console", func(ec echo.Context) error {
 		return ec.Redirect(http.StatusMovedPermanently, "/console/")
@@ -49,6 +53,15 @@ func (c *Console) Register(e *echo.Echo) {
 	g.POST("/logout", c.logout)
 	g.POST("/away", c.away)
 	g.GET("/events", c.events)
+	g.GET("/chats", func(ec echo.Context) error { return c.chatsPage(ec.Response(), ec.Request()) })
+	g.GET("/chats/:id", func(ec echo.Context) error {
+		return c.conversationPage(ec.Response(), ec.Request(), ec.Param("id"))
+	})
+	for _, rt := range deskRoutes {
+		g.Add(rt.method, rt.path, func(ec echo.Context) error {
+			return rt.handle(c, ec.Response(), ec.Request(), ec.Param(rt.param))
+		})
+	}
 	g.GET("/static/:name", c.static)
 }
 

@@ -43,7 +43,8 @@ var words = map[string]map[string]string{
 		"hello":    "Bonjour %s", "role": "Rôle :", "agent": "agent", "admin": "administrateur",
 		"status": "Statut :", "online": "en ligne", "away": "absent", "offline": "hors ligne",
 		"set_away": "Me mettre absent", "set_back": "Revenir en ligne", "sign_out": "Se déconnecter",
-		"soon": "Les conversations et les demandes arrivent ici bientôt.",
+		"nav_chats": "Discussions en direct", "nav_tickets": "Demandes par e-mail", "nav_search": "Rechercher une conversation",
+		"nav_canned": "Réponses types",
 	},
 	"en": {
 		"title": "Bulle console", "other": "Français",
@@ -63,7 +64,8 @@ var words = map[string]map[string]string{
 		"hello":    "Hello %s", "role": "Role:", "agent": "agent", "admin": "administrator",
 		"status": "Status:", "online": "online", "away": "away", "offline": "offline",
 		"set_away": "Set me away", "set_back": "Come back online", "sign_out": "Sign out",
-		"soon": "Conversations and requests come here soon.",
+		"nav_chats": "Live chats", "nav_tickets": "Email requests", "nav_search": "Find a conversation",
+		"nav_canned": "Canned responses",
 	},
 }
 
@@ -157,10 +159,12 @@ func (s assetSet) url(name string) string {
 	return "/console/static/" + name + "?v=" + s[name].etag[1:9]
 }
 
-// assets are the console's stylesheet and script, read once.
+// assets are the console's stylesheets and scripts, read once.
 var assets = func() assetSet {
 	out := assetSet{}
-	for name, typ := range map[string]string{"console.css": "text/css; charset=utf-8", "console.js": "text/javascript; charset=utf-8"} {
+	for name, typ := range map[string]string{"console.css": "text/css; charset=utf-8", "console.js": "text/javascript; charset=utf-8",
+		"chat.css": "text/css; charset=utf-8", "chat.js": "text/javascript; charset=utf-8",
+		"tickets.css": "text/css; charset=utf-8", "canned.js": "text/javascript; charset=utf-8"} {
 		b, err := staticFS.ReadFile("static/" + name)
 		if err != nil {
 			panic(err)

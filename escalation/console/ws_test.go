@@ -23,17 +23,23 @@ func (b *browser) dial(ctx context.Context, csrf, origin string) (*websocket.Con
 	return websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: b.c, HTTPHeader: h})
 }
 
-// readPresence reads the next frame, which must be presence.
+// readPresence reads up to the next presence frame, skipping the live
+// chat's queue frames.
 func readPresence(ctx context.Context, t *testing.T, c *websocket.Conn) string {
 	t.Helper()
-	var f presenceFrame
-	if err := wsjson.Read(ctx, c, &f); err != nil {
-		t.Fatalf("read presence: %v", err)
+	for {
+		var f presenceFrame
+		if err := wsjson.Read(ctx, c, &f); err != nil {
+			t.Fatalf("read presence: %v", err)
+		}
+		if f.Type == typeQueue {
+			continue
+		}
+		if f.Type != "presence" || f.At == "" {
+			t.Fatalf("frame %+v: want presence", f)
+		}
+		return f.Status
 	}
-	if f.Type != "presence" || f.At == "" {
-		t.Fatalf("frame %+v: want presence", f)
-	}
-	return f.Status
 }
 
 // signedInSocket signs a new browser in and opens its socket.

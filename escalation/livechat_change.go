@@ -364,40 +364,36 @@ func (s *Store) AppendAgentMessage(ctx context.Context, agentID int64, m NewMess
 	if err := validateMessage(m); err != nil {
 		return Message{}, false, fmt.Errorf("store: agent message: %w", err)
 	}
-	tx, err := s.beginWrite(ctx)
+	// Agents' messages share the group commit with the visitors': one
+	// fsync for a batch, each message still checked and failed alone.
+	write := func(ctx context.Context, tx *sql.Tx, now string) (Message, bool, error) {
+		if prev, found, err := existingMessage(ctx, tx, m); err != nil || found {
+			return prev, false, err
+		}
+		var status ChatStatus
+		var holder sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT status, agent_id FROM chats WHERE conversation_id = ?`, m.ConversationID).
+			Scan(&status, &holder)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return Message{}, false, fmt.Errorf("chat of conversation %d: %w", m.ConversationID, ErrNotFound)
+		case err != nil:
+			return Message{}, false, err
+		case status != ChatActive || holder.Int64 != agentID:
+			return Message{}, false, fmt.Errorf("chat of conversation %d is %s, not held by agent %d: %w",
+				m.ConversationID, status, agentID, ErrConflict)
+		}
+		msg, created, err := appendInTx(ctx, tx, m, now)
+		if err != nil {
+			return Message{}, false, err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO message_agents (conversation_id, seq, agent_id) VALUES (?, ?, ?)`,
+			m.ConversationID, msg.Seq, agentID)
+		return msg, created, err
+	}
+	msg, created, err := s.groupCommit(ctx, appendRequest{ctx: ctx, m: m, write: write})
 	if err != nil {
 		return Message{}, false, fmt.Errorf("store: agent message: %w", err)
-	}
-	defer tx.Rollback()
-	if prev, found, err := existingMessage(ctx, tx, m); err != nil {
-		return Message{}, false, fmt.Errorf("store: agent message: %w", err)
-	} else if found {
-		return prev, false, nil
-	}
-	var status ChatStatus
-	var holder sql.NullInt64
-	err = tx.QueryRowContext(ctx, `SELECT status, agent_id FROM chats WHERE conversation_id = ?`, m.ConversationID).
-		Scan(&status, &holder)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return Message{}, false, fmt.Errorf("store: agent message: chat of conversation %d: %w", m.ConversationID, ErrNotFound)
-	case err != nil:
-		return Message{}, false, fmt.Errorf("store: agent message: %w", err)
-	case status != ChatActive || holder.Int64 != agentID:
-		return Message{}, false, fmt.Errorf("store: agent message: chat of conversation %d is %s, not held by agent %d: %w",
-			m.ConversationID, status, agentID, ErrConflict)
-	}
-	now := s.now()
-	msg, created, err := appendInTx(ctx, tx, m, now)
-	if err != nil {
-		return Message{}, false, fmt.Errorf("store: agent message: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO message_agents (conversation_id, seq, agent_id) VALUES (?, ?, ?)`,
-		m.ConversationID, msg.Seq, agentID); err != nil {
-		return Message{}, false, fmt.Errorf("store: agent message: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return Message{}, false, fmt.Errorf("store: agent message: commit: %w", err)
 	}
 	return msg, created, nil
 }

@@ -71,13 +71,22 @@ func (s *Store) AppendMessage(ctx context.Context, m NewMessage) (msg Message, c
 	if err := validateMessage(m); err != nil {
 		return Message{}, false, fmt.Errorf("store: append message: %w", err)
 	}
-	req := appendRequest{ctx: ctx, m: m, done: make(chan appendResult, 1)}
+	msg, created, err = s.groupCommit(ctx, appendRequest{ctx: ctx, m: m})
+	if err != nil {
+		return Message{}, false, fmt.Errorf("store: append message: %w", err)
+	}
+	return msg, created, nil
+}
+
+// groupCommit hands an append to the committer and waits for its commit.
+func (s *Store) groupCommit(ctx context.Context, req appendRequest) (Message, bool, error) {
+	req.done = make(chan appendResult, 1)
 	select {
 	case s.appends <- req:
 	case <-s.closing:
-		return Message{}, false, fmt.Errorf("store: append message: %w", errClosed)
+		return Message{}, false, errClosed
 	case <-ctx.Done():
-		return Message{}, false, fmt.Errorf("store: append message: %w", ctx.Err())
+		return Message{}, false, ctx.Err()
 	}
 	// Once queued, the append is answered whatever happens to ctx: it may
 	// already be committing, and the caller must learn whether it was.
@@ -86,9 +95,13 @@ func (s *Store) AppendMessage(ctx context.Context, m NewMessage) (msg Message, c
 }
 
 type appendRequest struct {
-	ctx  context.Context
-	m    NewMessage
-	done chan appendResult
+	ctx context.Context
+	m   NewMessage
+	// write, when set, replaces the plain append: an append with checks
+	// of its own (an agent's message in a chat they hold) still shares
+	// the batch's transaction and fsync.
+	write func(ctx context.Context, tx *sql.Tx, now string) (Message, bool, error)
+	done  chan appendResult
 }
 
 type appendResult struct {
@@ -158,7 +171,13 @@ func (s *Store) appendBatch(batch []appendRequest) {
 			fail(err)
 			return
 		}
-		msg, created, err := appendInTx(ctx, tx, r.m, now)
+		write := r.write
+		if write == nil {
+			write = func(ctx context.Context, tx *sql.Tx, now string) (Message, bool, error) {
+				return appendInTx(ctx, tx, r.m, now)
+			}
+		}
+		msg, created, err := write(ctx, tx, now)
 		if err != nil {
 			results[i].err = fmt.Errorf("store: append message: %w", err)
 			if _, err := tx.ExecContext(ctx, `ROLLBACK TO append`); err != nil {

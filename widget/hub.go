@@ -22,14 +22,15 @@ type hub struct{ events Hub }
 
 func newHub(events Hub) *hub { return &hub{events: events} }
 
-// subscribe follows the conversation for s, and relays what arrives into
-// the session's pending state (livechat.go), which never blocks: the
-// Hub never finds a visitor's session slow, and a visitor whose socket
-// stalls is dropped by the write timeout instead (ws.go).
+// subscribe follows the conversation for s. The connection's own loop
+// (Session.Run) turns what arrives into the session's pending state, which
+// never blocks on the socket: the Hub never finds a visitor's session
+// slow, and a visitor whose socket stalls is dropped by the write timeout
+// instead (ws.go).
 func (h *hub) subscribe(convID int64, s *Session) {
 	sub := h.events.Subscribe(convID)
 	s.live.attach(sub)
-	go s.relay(sub)
+	s.wake() // the connection's loop now listens to sub too (Session.Run)
 }
 
 // unsubscribe stops following the conversation.

@@ -107,19 +107,36 @@ func (l *liveState) take() (typing int8, queue, left, dropped bool) {
 	return typing, queue, left, dropped
 }
 
-// relay turns the subscription's events into pending state and wakes the
-// connection, until the subscription ends.
-func (s *Session) relay(sub *escalation.Subscription) {
-	for ev := range sub.C() {
-		if s.live.note(ev) {
-			s.wake()
+// Run flushes the session whenever it is woken or its Hub subscription
+// has news, until ctx ends or a flush fails. One goroutine per connection
+// does both, rather than one more per subscription: idle bubbles are the
+// bulk of a server's sockets, and each goroutine costs a stack.
+func (s *Session) Run(ctx context.Context) error {
+	for {
+		var events <-chan escalation.Event
+		sub := s.live.subscription()
+		if sub != nil {
+			events = sub.C()
 		}
-	}
-	if sub.Dropped() {
-		s.live.mu.Lock()
-		s.live.dropped = true
-		s.live.mu.Unlock()
-		s.wake()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case ev, ok := <-events:
+			if !ok {
+				if !sub.Dropped() {
+					continue // closed by unsubscribe: the loop takes the next one
+				}
+				s.live.mu.Lock()
+				s.live.dropped = true
+				s.live.mu.Unlock()
+			} else if !s.live.note(ev) {
+				continue
+			}
+		case <-s.Notified():
+		}
+		if err := s.Flush(ctx); err != nil {
+			return err
+		}
 	}
 }
 

@@ -81,16 +81,8 @@ func (w *Widget) serve(ctx context.Context, conn *websocket.Conn, origin string)
 	flushDone := make(chan struct{})
 	go func() {
 		defer close(flushDone)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-s.Notified():
-				if err := s.Flush(ctx); err != nil {
-					cancel()
-					return
-				}
-			}
+		if err := s.Run(ctx); err != nil && ctx.Err() == nil {
+			cancel()
 		}
 	}()
 	defer func() { <-flushDone }()

@@ -276,7 +276,7 @@ func (d *Desk) AgentReply(ctx context.Context, agent Agent, ref, text string) (M
 	}
 	defer tx.Rollback()
 	t, err := scanTicket(tx.QueryRowContext(ctx, selectTicket+` WHERE ref = ?`,
-		strings.ToUpper(strings.TrimPrefix(strings.TrimSpace(ref), "#"))))
+		normalRef(ref)))
 	if err != nil {
 		return Message{}, fmt.Errorf("desk: agent reply to %s: %w", ref, err)
 	}

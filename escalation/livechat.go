@@ -222,31 +222,22 @@ func (s *Store) QueueLength(ctx context.Context) (int, error) {
 // AgentNames returns the name of the agent who wrote each of the given
 // agent messages, by seq; messages no agent is recorded for are absent.
 func (s *Store) AgentNames(ctx context.Context, conversationID int64, seqs []int64) (map[int64]string, error) {
-	out := map[int64]string{}
 	if len(seqs) == 0 {
-		return out, nil
+		return map[int64]string{}, nil
 	}
 	args := make([]any, 0, len(seqs)+1)
 	args = append(args, conversationID)
 	for _, seq := range seqs {
 		args = append(args, seq)
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT ma.seq, a.name FROM message_agents ma JOIN agents a ON a.id = ma.agent_id
-		WHERE ma.conversation_id = ? AND ma.seq IN (?`+strings.Repeat(", ?", len(seqs)-1)+`)`, args...)
+	rows, err := s.read.QueryContext(ctx, selectAgentNames+
+		` WHERE ma.conversation_id = ? AND ma.seq IN (?`+strings.Repeat(", ?", len(seqs)-1)+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: agent names: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var seq int64
-		var name string
-		if err := rows.Scan(&seq, &name); err != nil {
-			return nil, fmt.Errorf("store: agent names: %w", err)
-		}
-		out[seq] = name
-	}
-	if err := rows.Err(); err != nil {
+	names, err := scanAgentNames(rows)
+	if err != nil {
 		return nil, fmt.Errorf("store: agent names: %w", err)
 	}
-	return out, nil
+	return names, nil
 }

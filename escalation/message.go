@@ -27,6 +27,20 @@ const (
 	maxBodyLen     = 64 << 10
 )
 
+// ValidClientID accepts the message ids clients make (UUIDs and the like):
+// 1 to 64 letters, digits, - or _.
+func ValidClientID(id string) bool {
+	if id == "" || len(id) > maxClientIDLen {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 // maxPage bounds one MessagesAfter call, so that a long conversation is
 // read in pages rather than in one result set held open.
 const maxPage = 500

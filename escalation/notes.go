@@ -142,30 +142,8 @@ func (s *Store) consoleThread(ctx context.Context, conversationID int64, lang st
 		return nil, err
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, selectMessage+` WHERE conversation_id = ? ORDER BY seq`, conversationID)
+	msgs, authors, err := threadMessages(ctx, tx, conversationID)
 	if err != nil {
-		return nil, err
-	}
-	msgs, err := scanMessages(rows)
-	if err != nil {
-		return nil, err
-	}
-	authors := map[int64]string{}
-	rows, err = tx.QueryContext(ctx, `SELECT ma.seq, a.name FROM message_agents ma JOIN agents a ON a.id = ma.agent_id
-		WHERE ma.conversation_id = ?`, conversationID)
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		var seq int64
-		var name string
-		if err := rows.Scan(&seq, &name); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		authors[seq] = name
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return nil, err
 	}
 	files, err := attachmentsOf(ctx, tx, conversationID)

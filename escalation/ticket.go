@@ -61,6 +61,12 @@ func newRef() (string, error) {
 	return b.String(), nil
 }
 
+// normalRef reads a reference as visitors and agents type it: "#k7q-4821"
+// names K7Q-4821.
+func normalRef(ref string) string {
+	return strings.ToUpper(strings.TrimPrefix(strings.TrimSpace(ref), "#"))
+}
+
 // ticketInsert is what createTicketTx stores.
 type ticketInsert struct {
 	conversationID int64
@@ -144,7 +150,7 @@ func (s *Store) Ticket(ctx context.Context, id int64) (Ticket, error) {
 // TicketByRef returns the ticket with this reference, case-insensitively.
 func (s *Store) TicketByRef(ctx context.Context, ref string) (Ticket, error) {
 	t, err := scanTicket(s.read.QueryRowContext(ctx, selectTicket+` WHERE ref = ?`,
-		strings.ToUpper(strings.TrimPrefix(strings.TrimSpace(ref), "#"))))
+		normalRef(ref)))
 	if err != nil {
 		return Ticket{}, fmt.Errorf("store: ticket %s: %w", ref, err)
 	}

@@ -3,7 +3,6 @@ package escalation
 import (
 	"context"
 	"fmt"
-	"strings"
 )
 
 // The console's ticket lists: one status at a time, optionally one topic,
@@ -115,7 +114,7 @@ func (s *Store) SetTicketStatus(ctx context.Context, ref, status string) (Ticket
 	if !ValidTicketStatus(status) {
 		return Ticket{}, fmt.Errorf("store: ticket status: %w", invalid("status", "want open, pending or solved"))
 	}
-	ref = strings.ToUpper(strings.TrimPrefix(strings.TrimSpace(ref), "#"))
+	ref = normalRef(ref)
 	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return Ticket{}, fmt.Errorf("store: ticket status: %w", err)

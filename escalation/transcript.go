@@ -68,31 +68,58 @@ func lineOf(m Message, lang, baseURL string) TranscriptLine {
 	if m.Role != RoleBot && m.Role != RoleSystem {
 		return l
 	}
+	d, ok := ParseBotBody(m.Body)
+	if !ok {
+		return l
+	}
+	l.Text, l.Quote = d.Text, d.Quote
+	if d.ArticleTitle != "" || d.ArticleURL != "" {
+		l.ArticleTitle, l.ArticleURL = d.ArticleTitle, d.ArticleURL
+		if baseURL != "" && strings.HasPrefix(l.ArticleURL, "/") && !strings.HasPrefix(l.ArticleURL, "//") {
+			l.ArticleURL = strings.TrimSuffix(baseURL, "/") + l.ArticleURL
+		}
+	}
+	l.Choices = d.Choices
+	return l
+}
+
+// BotBody is what people read of a stored bot decision or system note:
+// the widget stores the bot's whole decision as JSON, and every view of a
+// conversation (transcripts, the console, the agents' API) shows the same
+// parts of it.
+type BotBody struct {
+	Text, Quote, Pointer                     string
+	ArticleTitle, ArticleHeading, ArticleURL string
+	Choices                                  []string // a clarifying question's article titles
+}
+
+// ParseBotBody reads a stored bot or system message body; ok is false
+// when it is not JSON with a text, and the body is then plain text.
+func ParseBotBody(body string) (BotBody, bool) {
 	var d struct {
 		Text    string `json:"text"`
 		Quote   string `json:"quote"`
+		Pointer string `json:"pointer"`
 		Article *struct {
-			Title string `json:"title"`
-			URL   string `json:"url"`
+			Title   string `json:"title"`
+			Heading string `json:"heading"`
+			URL     string `json:"url"`
 		} `json:"article"`
 		Choices []struct {
 			Title string `json:"title"`
 		} `json:"choices"`
 	}
-	if json.Unmarshal([]byte(m.Body), &d) != nil || d.Text == "" {
-		return l
+	if json.Unmarshal([]byte(body), &d) != nil || d.Text == "" {
+		return BotBody{}, false
 	}
-	l.Text, l.Quote = d.Text, d.Quote
+	b := BotBody{Text: d.Text, Quote: d.Quote, Pointer: d.Pointer}
 	if d.Article != nil {
-		l.ArticleTitle, l.ArticleURL = d.Article.Title, d.Article.URL
-		if baseURL != "" && strings.HasPrefix(l.ArticleURL, "/") && !strings.HasPrefix(l.ArticleURL, "//") {
-			l.ArticleURL = strings.TrimSuffix(baseURL, "/") + l.ArticleURL
-		}
+		b.ArticleTitle, b.ArticleHeading, b.ArticleURL = d.Article.Title, d.Article.Heading, d.Article.URL
 	}
 	for _, c := range d.Choices {
-		l.Choices = append(l.Choices, c.Title)
+		b.Choices = append(b.Choices, c.Title)
 	}
-	return l
+	return b, true
 }
 
 // querier is a transaction or a pool: what reads a thread.
@@ -101,33 +128,51 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// threadOf reads a whole conversation as lines: its messages, each agent
-// message under the agent's name, each message with its files.
-func threadOf(ctx context.Context, q querier, conversationID int64, lang, baseURL string) ([]TranscriptLine, error) {
+// threadMessages reads a conversation's messages in seq order, with the
+// name of the agent who wrote each agent message, by seq.
+func threadMessages(ctx context.Context, q querier, conversationID int64) ([]Message, map[int64]string, error) {
 	rows, err := q.QueryContext(ctx, selectMessage+` WHERE conversation_id = ? ORDER BY seq`, conversationID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	msgs, err := scanMessages(rows)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	agents := map[int64]string{}
-	rows, err = q.QueryContext(ctx, `SELECT ma.seq, a.name FROM message_agents ma JOIN agents a ON a.id = ma.agent_id
-		WHERE ma.conversation_id = ?`, conversationID)
+	rows, err = q.QueryContext(ctx, selectAgentNames+` WHERE ma.conversation_id = ?`, conversationID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	names, err := scanAgentNames(rows)
+	if err != nil {
+		return nil, nil, err
+	}
+	return msgs, names, nil
+}
+
+// selectAgentNames reads who wrote agent messages, as (seq, name).
+const selectAgentNames = `SELECT ma.seq, a.name FROM message_agents ma JOIN agents a ON a.id = ma.agent_id`
+
+// scanAgentNames reads and closes rows of selectAgentNames.
+func scanAgentNames(rows *sql.Rows) (map[int64]string, error) {
+	defer rows.Close()
+	out := map[int64]string{}
 	for rows.Next() {
 		var seq int64
 		var name string
 		if err := rows.Scan(&seq, &name); err != nil {
-			rows.Close()
 			return nil, err
 		}
-		agents[seq] = name
+		out[seq] = name
 	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+	return out, rows.Err()
+}
+
+// threadOf reads a whole conversation as lines: its messages, each agent
+// message under the agent's name, each message with its files.
+func threadOf(ctx context.Context, q querier, conversationID int64, lang, baseURL string) ([]TranscriptLine, error) {
+	msgs, agents, err := threadMessages(ctx, q, conversationID)
+	if err != nil {
 		return nil, err
 	}
 	files, err := attachmentsOf(ctx, q, conversationID)

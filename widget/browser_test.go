@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/bulle-help/bulle/bot"
+	"github.com/bulle-help/bulle/internal/browsertest"
 	"github.com/bulle-help/bulle/kb"
 	"github.com/chromedp/chromedp"
 	"github.com/labstack/echo/v4"
@@ -22,19 +20,6 @@ type chatOpen struct{}
 
 func (chatOpen) ChatStatus(context.Context, time.Time) bot.ChatStatus {
 	return bot.ChatStatus{Open: true}
-}
-
-// findChromium returns the browser to drive, "" when there is none.
-func findChromium() string {
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
 }
 
 // startSite serves the help center of the product's own articles and the
@@ -108,53 +93,14 @@ func (b *browser) ask(text string) {
 // TestBrowser opens the demo page in headless Chromium and talks to the
 // bubble as a visitor would.
 func TestBrowser(t *testing.T) {
-	chrome := findChromium()
-	if chrome == "" {
-		if os.Getenv("BULLE_REQUIRE_BROWSER") == "1" {
-			t.Fatal("chromium not found, and BULLE_REQUIRE_BROWSER=1: run make deps")
-		}
-		t.Skip("chromium not found (make deps installs it)")
-	}
+	alloc := browsertest.Allocator(t, 60*time.Second)
 	srv := startSite(t)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chrome),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	defer cancelAlloc()
 	tab, cancelTab := chromedp.NewContext(alloc)
 	defer cancelTab()
 	b := &browser{t: t, ctx: tab}
-
 	// Every console error (a script exception, a CSP violation) fails the test.
-	var mu sync.Mutex
-	var problems []string
-	consoleCtx, stopConsole := context.WithCancel(tab)
-	messages := chromedp.Console(consoleCtx)
-	consoleDone := make(chan struct{})
-	go func() {
-		defer close(consoleDone)
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			if (m.Type == chromedp.ConsoleError || m.IsException()) && !strings.Contains(m.Text+m.URL, "favicon.ico") {
-				mu.Lock()
-				problems = append(problems, m.String())
-				mu.Unlock()
-			}
-		}
-	}()
+	console := browsertest.Watch(tab, false)
 
 	start := time.Now()
 	b.do("open the demo page", chromedp.Navigate(srv.URL+"/demo"))
@@ -243,11 +189,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("English send button: got %q, want Send", got)
 	}
 
-	stopConsole()
-	<-consoleDone
-	mu.Lock()
-	defer mu.Unlock()
-	for _, p := range problems {
+	for _, p := range console.Problems() {
 		t.Errorf("browser console: %s", p)
 	}
 	t.Logf("browser steps took %v", time.Since(start).Round(time.Millisecond))

@@ -2,12 +2,12 @@ package widget
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bulle-help/bulle/escalation"
+	"github.com/bulle-help/bulle/internal/browsertest"
 	"github.com/chromedp/chromedp"
 )
 
@@ -15,26 +15,7 @@ import (
 // there is none (make deps installs it).
 func openBrowser(t *testing.T) *browser {
 	t.Helper()
-	chrome := findChromium()
-	if chrome == "" {
-		if os.Getenv("BULLE_REQUIRE_BROWSER") == "1" {
-			t.Fatal("chromium not found, and BULLE_REQUIRE_BROWSER=1: run make deps")
-		}
-		t.Skip("chromium not found (make deps installs it)")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chrome),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	t.Cleanup(cancelAlloc)
-	tab, cancelTab := chromedp.NewContext(alloc)
+	tab, cancelTab := chromedp.NewContext(browsertest.Allocator(t, 60*time.Second))
 	t.Cleanup(cancelTab)
 	return &browser{t: t, ctx: tab}
 }

@@ -205,7 +205,7 @@ func (s *Session) rate(ctx context.Context, f inFrame) error {
 	if s.w.opt.LiveChat == nil {
 		return s.fail(ctx, errFrame(CodeNoChat, "this help center runs no live chat"))
 	}
-	if f.ClientID != "" && !validClientID(f.ClientID) {
+	if f.ClientID != "" && !escalation.ValidClientID(f.ClientID) {
 		return s.fail(ctx, errFrame(CodeBadFrame, "client_id must be 1 to 64 letters, digits, - or _"))
 	}
 	if f.Rating == nil {

@@ -205,7 +205,7 @@ func (s *Session) hello(ctx context.Context, f inFrame) error {
 // the bot's reply. A resend (same client_id) is acknowledged with the
 // original seq; it is answered again only if its reply was never stored.
 func (s *Session) message(ctx context.Context, f inFrame, at time.Time) error {
-	if !validClientID(f.ClientID) {
+	if !escalation.ValidClientID(f.ClientID) {
 		return s.fail(ctx, errFrame(CodeBadFrame, "client_id must be 1 to 64 letters, digits, - or _"))
 	}
 	text := strings.TrimSpace(f.Text)
@@ -333,7 +333,7 @@ func (s *Session) person(ctx context.Context, f inFrame) error {
 	if f.Channel != string(bot.ChannelChat) && f.Channel != string(bot.ChannelEmail) {
 		return s.fail(ctx, errFrame(CodeBadFrame, `channel must be "chat" or "email"`))
 	}
-	if f.ClientID != "" && !validClientID(f.ClientID) {
+	if f.ClientID != "" && !escalation.ValidClientID(f.ClientID) {
 		return s.fail(ctx, errFrame(CodeBadFrame, "client_id must be 1 to 64 letters, digits, - or _"))
 	}
 	if f.Channel == string(bot.ChannelChat) && s.w.opt.LiveChat != nil {
@@ -365,7 +365,7 @@ func (s *Session) ticket(ctx context.Context, f inFrame) error {
 	if s.w.opt.Tickets == nil {
 		return s.fail(ctx, errFrame(CodeNoTickets, "this help center takes no email tickets"))
 	}
-	if f.ClientID != "" && !validClientID(f.ClientID) {
+	if f.ClientID != "" && !escalation.ValidClientID(f.ClientID) {
 		return s.fail(ctx, errFrame(CodeBadFrame, "client_id must be 1 to 64 letters, digits, - or _"))
 	}
 	convID, lang := s.conversation().ID, s.turnLang()
@@ -482,19 +482,6 @@ func (s *Session) internalFor(ctx context.Context, clientID, action string, err 
 	}
 	s.w.log.Error("widget failure", attrs...)
 	return s.send(ctx, errorFrame{Type: typeError, Code: CodeInternal, Message: "Internal error.", ClientID: clientID})
-}
-
-// validClientID accepts the ids the bubble makes (UUIDs) and the like.
-func validClientID(id string) bool {
-	if id == "" || len(id) > 64 {
-		return false
-	}
-	for _, r := range id {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // personText is the system message recording a request for a person. It

@@ -33,7 +33,7 @@ func (s *Session) transcript(ctx context.Context, f inFrame) error {
 	if s.w.opt.Transcripts == nil {
 		return s.fail(ctx, errFrame(CodeNoTranscripts, "this help center sends no transcripts"))
 	}
-	if !validClientID(f.ClientID) {
+	if !escalation.ValidClientID(f.ClientID) {
 		return s.fail(ctx, errFrame(CodeBadFrame, "client_id must be 1 to 64 letters, digits, - or _"))
 	}
 	convID := s.conversation().ID

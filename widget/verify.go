@@ -150,7 +150,7 @@ func (s *Session) verifiable(ctx context.Context, clientID string) (Verifier, es
 	if v == nil {
 		return refuse(CodeNoTickets, "this help center takes no email tickets, so it verifies no addresses")
 	}
-	if clientID != "" && !validClientID(clientID) {
+	if clientID != "" && !escalation.ValidClientID(clientID) {
 		return refuse(CodeBadFrame, "client_id must be 1 to 64 letters, digits, - or _")
 	}
 	t, err := s.w.opt.Tickets.TicketOfConversation(ctx, s.conversation().ID)

@@ -7,15 +7,14 @@ import (
 	"html"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/bulle-help/bulle/bot"
 	"github.com/bulle-help/bulle/escalation"
+	"github.com/bulle-help/bulle/internal/browsertest"
 	"github.com/chromedp/chromedp"
 	"github.com/labstack/echo/v4"
 )
@@ -25,13 +24,7 @@ import (
 // opens verified, and one on another address is verified with the code
 // mailed to it.
 func TestBrowserVerification(t *testing.T) {
-	chrome := findChromium()
-	if chrome == "" {
-		if os.Getenv("BULLE_REQUIRE_BROWSER") == "1" {
-			t.Fatal("chromium not found, and BULLE_REQUIRE_BROWSER=1: run make deps")
-		}
-		t.Skip("chromium not found (make deps installs it)")
-	}
+	alloc := browsertest.Allocator(t, 60*time.Second)
 	base := openBase(t, "../articles")
 	store := openStore(t)
 	tokens, _ := escalation.NewReplyTokens(bytes.Repeat([]byte{7}, 32))
@@ -65,44 +58,11 @@ func TestBrowserVerification(t *testing.T) {
 		srv.Close()
 	})
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chrome),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	defer cancelAlloc()
 	tab, cancelTab := chromedp.NewContext(alloc)
 	defer cancelTab()
 	b := &browser{t: t, ctx: tab}
-	var mu sync.Mutex
-	var problems []string
-	consoleCtx, stopConsole := context.WithCancel(tab)
-	messages := chromedp.Console(consoleCtx) // before the goroutine: it starts the browser
-	consoleDone := make(chan struct{})
-	go func() {
-		defer close(consoleDone)
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			// A warning too: the bubble warns when the server refuses data-identity.
-			if (m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleWarning || m.IsException()) &&
-				!strings.Contains(m.Text+m.URL, "favicon.ico") {
-				mu.Lock()
-				problems = append(problems, m.String())
-				mu.Unlock()
-			}
-		}
-	}()
+	// A warning too: the bubble warns when the server refuses data-identity.
+	console := browsertest.Watch(tab, true)
 
 	// ticket asks for a person by email and sends the form to email.
 	ticket := func(email string) {
@@ -166,11 +126,7 @@ func TestBrowserVerification(t *testing.T) {
 		t.Error("after reload: want no verification controls on a verified ticket")
 	}
 
-	stopConsole()
-	<-consoleDone
-	mu.Lock()
-	defer mu.Unlock()
-	for _, p := range problems {
+	for _, p := range console.Problems() {
 		t.Errorf("browser console: %s", p)
 	}
 }

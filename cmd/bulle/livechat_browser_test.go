@@ -2,54 +2,21 @@ package main
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/bulle-help/bulle/escalation"
+	"github.com/bulle-help/bulle/internal/browsertest"
 	"github.com/chromedp/chromedp"
 )
 
-// findChromium returns the browser to drive, "" when there is none.
-func findChromium() string {
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
-
 // tab drives one headless tab, and collects its console errors.
 type tab struct {
-	t        *testing.T
-	name     string
-	ctx      context.Context
-	mu       sync.Mutex
-	problems []string
-}
-
-// watch collects the tab's console errors until ctx ends.
-func (tb *tab) watch(ctx context.Context) {
-	messages := chromedp.Console(ctx)
-	go func() {
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			if (m.Type == chromedp.ConsoleError || m.IsException()) && !strings.Contains(m.Text+m.URL, "favicon.ico") {
-				tb.mu.Lock()
-				tb.problems = append(tb.problems, m.String())
-				tb.mu.Unlock()
-			}
-		}
-	}()
+	t       *testing.T
+	name    string
+	ctx     context.Context
+	console *browsertest.Console
 }
 
 func (tb *tab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
@@ -101,13 +68,12 @@ const bubbleRoot = `document.querySelector('[data-bulle]').shadowRoot`
 // replies; the visitor types and replies; markup on either side shows as
 // text; the agent ends the chat and the bubble offers the rating.
 func TestBrowserConsoleChatsWithTheBubble(t *testing.T) {
-	chrome := findChromium()
-	if chrome == "" {
-		if os.Getenv("BULLE_REQUIRE_BROWSER") == "1" {
-			t.Fatal("chromium not found, and BULLE_REQUIRE_BROWSER=1: run make deps")
-		}
-		t.Skip("chromium not found (make deps installs it)")
-	}
+	// Both tabs run their timers and sockets at full speed.
+	alloc := browsertest.Allocator(t, 90*time.Second,
+		chromedp.Flag("disable-background-timer-throttling", true),
+		chromedp.Flag("disable-renderer-backgrounding", true),
+		chromedp.Flag("disable-backgrounding-occluded-windows", true),
+		chromedp.Flag("lang", "fr-FR"))
 	m := runChatMain(t)
 	ctx := context.Background()
 	inv, err := m.store.InviteAgent(ctx, "ana@team.example", "Ana", escalation.AgentRoleAgent)
@@ -118,32 +84,9 @@ func TestBrowserConsoleChatsWithTheBubble(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	bctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-	alloc, cancelAlloc := chromedp.NewExecAllocator(bctx,
-		chromedp.ExecPath(chrome),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		// Both tabs run their timers and sockets at full speed.
-		chromedp.Flag("disable-background-timer-throttling", true),
-		chromedp.Flag("disable-renderer-backgrounding", true),
-		chromedp.Flag("disable-backgrounding-occluded-windows", true),
-		chromedp.Flag("lang", "fr-FR"),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	defer cancelAlloc()
 	browserCtx, cancelBrowser := chromedp.NewContext(alloc)
 	defer cancelBrowser()
-	agentTab := &tab{t: t, name: "console", ctx: browserCtx}
-	watchCtx, stopWatch := context.WithCancel(browserCtx)
-	defer stopWatch()
-	agentTab.watch(watchCtx)
+	agentTab := &tab{t: t, name: "console", ctx: browserCtx, console: browsertest.Watch(browserCtx, false)}
 
 	// Ana signs in and opens her chats.
 	agentTab.do("open the console", chromedp.Navigate(m.URL()+"/console/login?lang=fr"))
@@ -159,10 +102,7 @@ func TestBrowserConsoleChatsWithTheBubble(t *testing.T) {
 	// The visitor, in another tab, asks for a person.
 	visitorCtx, cancelVisitor := chromedp.NewContext(browserCtx)
 	defer cancelVisitor()
-	visitorTab := &tab{t: t, name: "bubble", ctx: visitorCtx}
-	visitorWatch, stopVisitorWatch := context.WithCancel(visitorCtx)
-	defer stopVisitorWatch()
-	visitorTab.watch(visitorWatch)
+	visitorTab := &tab{t: t, name: "bubble", ctx: visitorCtx, console: browsertest.Watch(visitorCtx, false)}
 	visitorTab.do("open the demo page", chromedp.Navigate(m.URL()+"/demo"))
 	visitorTab.wait("the bubble", `document.querySelector('[data-bulle]') && `+bubbleRoot+`.querySelector('.bubble')`)
 	visitorTab.eval(bubbleRoot + `.querySelector('.bubble').click()`)
@@ -238,14 +178,10 @@ func TestBrowserConsoleChatsWithTheBubble(t *testing.T) {
 		}
 	}
 
-	stopWatch()
-	stopVisitorWatch()
 	for _, tb := range []*tab{agentTab, visitorTab} {
-		tb.mu.Lock()
-		for _, p := range tb.problems {
+		for _, p := range tb.console.Problems() {
 			t.Errorf("%s: browser console: %s", tb.name, p)
 		}
-		tb.mu.Unlock()
 	}
 }
 

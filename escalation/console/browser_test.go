@@ -1,29 +1,13 @@
 package console
 
 import (
-	"context"
-	"os"
-	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/bulle-help/bulle/internal/browsertest"
 	"github.com/chromedp/chromedp"
 )
-
-// findChromium returns the browser to drive, "" when there is none.
-func findChromium() string {
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
 
 // TestBrowserSignsInAndTheSocketShowsPresence drives headless Chromium
 // through the console under its real Content-Security-Policy: sign in
@@ -31,51 +15,14 @@ func findChromium() string {
 // away and back, sign out. Any console error (a CSP violation, a script
 // exception) fails the test.
 func TestBrowserSignsInAndTheSocketShowsPresence(t *testing.T) {
-	chrome := findChromium()
-	if chrome == "" {
-		if os.Getenv("BULLE_REQUIRE_BROWSER") == "1" {
-			t.Fatal("chromium not found, and BULLE_REQUIRE_BROWSER=1: run make deps")
-		}
-		t.Skip("chromium not found (make deps installs it)")
-	}
+	alloc := browsertest.Allocator(t, 60*time.Second, chromedp.Flag("lang", "fr-FR"))
 	f := newFixture(t, Options{DefaultLang: "fr"}, false)
 	inv := f.agent(testEmail)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chrome),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("lang", "fr-FR"),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	defer cancelAlloc()
 	tab, cancelTab := chromedp.NewContext(alloc)
 	defer cancelTab()
 
-	var mu sync.Mutex
-	var problems []string
-	consoleCtx, stopConsole := context.WithCancel(tab)
-	defer stopConsole()
-	messages := chromedp.Console(consoleCtx)
-	go func() {
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			if (m.Type == chromedp.ConsoleError || m.IsException()) && !strings.Contains(m.Text+m.URL, "favicon.ico") {
-				mu.Lock()
-				problems = append(problems, m.String())
-				mu.Unlock()
-			}
-		}
-	}()
+	console := browsertest.Watch(tab, false)
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(tab, steps...); err != nil {
@@ -131,9 +78,7 @@ func TestBrowserSignsInAndTheSocketShowsPresence(t *testing.T) {
 
 	submit("logout")
 	wait("signed out", `location.pathname === '/console/login' && document.body.textContent.includes('Vous êtes déconnecté')`)
-	mu.Lock()
-	defer mu.Unlock()
-	if len(problems) > 0 {
+	if problems := console.Problems(); len(problems) > 0 {
 		t.Errorf("browser console errors:\n%s", strings.Join(problems, "\n"))
 	}
 }

@@ -129,18 +129,6 @@ type articleLink struct {
 	URL   string `json:"url,omitempty"` // relative to the help center
 }
 
-// botBody is the part of a stored bot decision the console shows.
-type botBody struct {
-	Text    string `json:"text"`
-	Quote   string `json:"quote"`
-	Pointer string `json:"pointer"`
-	Article *struct {
-		Title   string `json:"title"`
-		Heading string `json:"heading"`
-		URL     string `json:"url"`
-	} `json:"article"`
-}
-
 // noteBody is the part of a stored system note the console shows.
 type noteBody struct {
 	Text      string `json:"text"`
@@ -160,16 +148,15 @@ func lineOf(m escalation.Message, names map[int64]string) chatLine {
 	case escalation.RoleAgent:
 		l.ClientID, l.Agent = m.ClientID, names[m.Seq]
 	case escalation.RoleBot:
-		var b botBody
-		if json.Unmarshal([]byte(m.Body), &b) == nil {
+		if b, ok := escalation.ParseBotBody(m.Body); ok {
 			l.Text, l.Quote = b.Text, b.Quote
 			if l.Quote == "" {
 				l.Quote = b.Pointer
 			}
-			if a := b.Article; a != nil && a.Title != "" {
-				l.Article = &articleLink{Title: a.Title, URL: safeArticleURL(a.URL)}
-				if a.Heading != "" {
-					l.Article.Title += " › " + a.Heading
+			if b.ArticleTitle != "" {
+				l.Article = &articleLink{Title: b.ArticleTitle, URL: safeArticleURL(b.ArticleURL)}
+				if b.ArticleHeading != "" {
+					l.Article.Title += " › " + b.ArticleHeading
 				}
 			}
 		}

@@ -408,7 +408,7 @@ func (s *chatSession) changed(ctx context.Context, ch escalation.ChatChange, lis
 // it once committed, and wakes the conversation's other followers: the
 // visitor's bubbles first of all.
 func (s *chatSession) message(ctx context.Context, f inFrame) error {
-	if !validClientID(f.ClientID) {
+	if !escalation.ValidClientID(f.ClientID) {
 		return &errChat{CodeBadFrame, "client_id must be 1 to 64 letters, digits, - or _"}
 	}
 	text := strings.TrimSpace(f.Text)
@@ -462,19 +462,6 @@ func (s *chatSession) typingFrame(ctx context.Context, f inFrame) error {
 	}
 	s.sub.PublishTyping(f.ConversationID, escalation.RoleAgent, *f.On)
 	return nil
-}
-
-// validClientID accepts 1 to 64 letters, digits, - or _, as the bubble's.
-func validClientID(id string) bool {
-	if id == "" || len(id) > 64 {
-		return false
-	}
-	for _, r := range id {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // logFailure logs a read that failed while the socket is still wanted.

@@ -134,7 +134,10 @@ func (s *Session) Run(ctx context.Context) error {
 			}
 		case <-s.Notified():
 		}
-		if err := s.Flush(ctx); err != nil {
+		s.turn.Lock()
+		err := s.Flush(ctx)
+		s.turn.Unlock()
+		if err != nil {
 			return err
 		}
 	}

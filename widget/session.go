@@ -52,6 +52,11 @@ type Session struct {
 	// conversation stored a message; the connection then calls Flush.
 	notify chan struct{}
 
+	// turn is held while a frame is handled and while Run flushes, so Run
+	// never slips a stored message between a commit and its ack: a visitor
+	// always reads the ack before the message it acknowledges.
+	turn sync.Mutex
+
 	mu     sync.Mutex // serialises sends of stored messages; guards the fields below
 	conv   *escalation.Conversation
 	lang   string
@@ -86,6 +91,8 @@ func (s *Session) Close() {
 // must end: the visitor is gone, or floods the server. Everything else is
 // answered with an error frame and the session carries on.
 func (s *Session) Handle(ctx context.Context, in Input) error {
+	s.turn.Lock()
+	defer s.turn.Unlock()
 	if in.At.IsZero() {
 		in.At = time.Now()
 	}

@@ -17,7 +17,10 @@ import (
 // catches up by seq the same way. Only typing, which is never stored,
 // travels in the event itself.
 //
-// A publisher never waits. Each subscriber has a small buffered channel;
+// A publisher never waits. A subscriber either gives a function, which
+// the hub calls with each event under its lock and which only records it
+// (a visitor's bubble, whose pending state coalesces events, so it cannot
+// fall behind), or reads a small buffered channel;
 // one whose buffer is full is slow, and is dropped: its channel is closed
 // and Dropped reports true. Its owner then closes its socket, and the
 // client reconnects and replays the gap by seq. A slow agent's console or
@@ -84,8 +87,9 @@ func NewHub(opt HubOptions) *Hub {
 // Subscription receives the events of what it follows, on C, until it is
 // closed or dropped. Follow more with Follow and FollowQueue.
 type Subscription struct {
-	h *Hub
-	c chan Event
+	h  *Hub
+	c  chan Event  // nil when fn receives the events
+	fn func(Event) // called under h.mu
 
 	// Guarded by h.mu.
 	convs   map[int64]struct{}
@@ -97,6 +101,18 @@ type Subscription struct {
 // Subscribe follows one conversation (none when conversationID is 0).
 func (h *Hub) Subscribe(conversationID int64) *Subscription {
 	s := &Subscription{h: h, c: make(chan Event, h.buffer), convs: map[int64]struct{}{}}
+	if conversationID != 0 {
+		s.Follow(conversationID)
+	}
+	return s
+}
+
+// SubscribeFunc follows one conversation (none when conversationID is 0)
+// and calls fn with each event, in order, holding the hub's lock: fn must
+// not wait, nor call the hub. Such a subscription has no channel (C is
+// nil) and is never dropped.
+func (h *Hub) SubscribeFunc(conversationID int64, fn func(Event)) *Subscription {
+	s := &Subscription{h: h, fn: fn, convs: map[int64]struct{}{}}
 	if conversationID != 0 {
 		s.Follow(conversationID)
 	}
@@ -151,6 +167,10 @@ func (h *Hub) sendLocked(subs map[*Subscription]struct{}, ev Event, except *Subs
 		if s == except {
 			continue
 		}
+		if s.fn != nil {
+			s.fn(ev)
+			continue
+		}
 		select {
 		case s.c <- ev:
 		default:
@@ -162,7 +182,7 @@ func (h *Hub) sendLocked(subs map[*Subscription]struct{}, ev Event, except *Subs
 }
 
 // C delivers the events. It is closed when the subscription is closed or
-// dropped.
+// dropped, and nil for a SubscribeFunc subscription.
 func (s *Subscription) C() <-chan Event { return s.c }
 
 // Dropped reports whether the hub dropped the subscription for being
@@ -253,5 +273,7 @@ func (s *Subscription) endLocked() {
 		s.unfollowLocked(id)
 	}
 	delete(s.h.queue, s)
-	close(s.c)
+	if s.c != nil {
+		close(s.c)
+	}
 }

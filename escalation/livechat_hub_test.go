@@ -170,3 +170,34 @@ func TestHubClosedSubscriptionFollowsNothing(t *testing.T) {
 		t.Errorf("channel: got open, want closed")
 	}
 }
+
+func TestHubCallsAFuncSubscriberInOrderAndNeverDropsIt(t *testing.T) {
+	h := NewHub(HubOptions{Buffer: 1})
+	var got []Event
+	sub := h.SubscribeFunc(7, func(ev Event) { got = append(got, ev) }) // under the hub's lock
+	sub.FollowQueue(true)
+	if sub.C() != nil {
+		t.Errorf("C() = %v, want nil for a func subscriber", sub.C())
+	}
+	const n = 100 // far past the buffer of 1
+	for range n {
+		h.Publish(7)
+	}
+	h.PublishTyping(7, RoleAgent, true)
+	h.PublishQueue()
+	h.Publish(8)   // not followed
+	sub.Publish(7) // its own publish skips it
+	sub.Close()
+	h.Publish(7) // after the close
+	if sub.Dropped() {
+		t.Errorf("dropped, want a func subscriber never dropped")
+	}
+	want := n + 2
+	if len(got) != want {
+		t.Fatalf("got %d events, want %d", len(got), want)
+	}
+	if last := got[n:]; last[0] != (Event{Kind: EventTyping, ConversationID: 7, Role: RoleAgent, On: true}) ||
+		last[1] != (Event{Kind: EventQueue}) {
+		t.Errorf("got %+v after the messages, want the typing then the queue event", last)
+	}
+}

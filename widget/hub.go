@@ -8,7 +8,7 @@ import "github.com/bulle-help/bulle/escalation"
 // has not sent from the store, in seq order, so nothing is lost, doubled
 // or reordered, and a slow session never holds up the others.
 type Hub interface {
-	Subscribe(conversationID int64) *escalation.Subscription
+	SubscribeFunc(conversationID int64, fn func(escalation.Event)) *escalation.Subscription
 	Publish(conversationID int64)
 	PublishQueue()
 }
@@ -22,15 +22,16 @@ type hub struct{ events Hub }
 
 func newHub(events Hub) *hub { return &hub{events: events} }
 
-// subscribe follows the conversation for s. The connection's own loop
-// (Session.Run) turns what arrives into the session's pending state, which
-// never blocks on the socket: the Hub never finds a visitor's session
-// slow, and a visitor whose socket stalls is dropped by the write timeout
-// instead (ws.go).
+// subscribe follows the conversation for s. What arrives becomes the
+// session's pending state and a wake, which never block on the socket:
+// the Hub never finds a visitor's session slow, and a visitor whose
+// socket stalls is dropped by the write timeout instead (ws.go).
 func (h *hub) subscribe(convID int64, s *Session) {
-	sub := h.events.Subscribe(convID)
-	s.live.attach(sub)
-	s.wake() // the connection's loop now listens to sub too (Session.Run)
+	s.live.attach(h.events.SubscribeFunc(convID, func(ev escalation.Event) {
+		if s.live.note(ev) {
+			s.wake()
+		}
+	}))
 }
 
 // unsubscribe stops following the conversation.

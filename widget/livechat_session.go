@@ -5,32 +5,31 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/bulle-help/bulle/escalation"
 )
 
-// errHubDropped ends a connection whose session the Hub dropped: the
-// bubble reconnects and replays what it missed by seq.
-var errHubDropped = errors.New("widget: dropped by the live-chat hub")
-
 // liveState is a session's side of the Hub: its subscription, and what
-// the Hub said that the next Flush must send. The relay goroutine writes
-// it and never waits; Flush reads and clears it.
+// the Hub said that the next Flush must send. The Hub records events
+// here, under its own lock and without waiting; Flush takes and clears
+// them. Only the Hub's callback runs concurrently with the session's
+// turn (Session.turn), so the flags are atomic and the lock guards sub.
 type liveState struct {
-	mu         sync.Mutex
-	sub        *escalation.Subscription
-	queued     bool // following the queue: the chat waits for an agent
-	queueDirty bool // the place may have changed: recompute and send it
-	left       bool // the visitor left the queue: say position 0
-	typing     int8 // the agent's typing to send: 1 on, -1 off, 0 nothing new
-	dropped    bool // the Hub dropped the subscription
+	mu  sync.Mutex
+	sub *escalation.Subscription
+
+	queued     atomic.Bool  // following the queue: the chat waits for an agent
+	queueDirty atomic.Bool  // the place may have changed: recompute and send it
+	left       atomic.Bool  // the visitor left the queue: say position 0
+	typing     atomic.Int32 // the agent's typing to send: 1 on, -1 off, 0 nothing new
 }
 
 func (l *liveState) attach(sub *escalation.Subscription) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.sub = sub
-	if l.queued {
+	l.mu.Unlock()
+	if l.queued.Load() {
 		sub.FollowQueue(true)
 	}
 }
@@ -51,29 +50,28 @@ func (l *liveState) subscription() *escalation.Subscription {
 
 // watchQueue follows the queue and asks the next flush for the place.
 func (l *liveState) watchQueue() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.queued, l.queueDirty = true, true
-	if l.sub != nil {
-		l.sub.FollowQueue(true)
+	l.queued.Store(true)
+	l.queueDirty.Store(true)
+	if sub := l.subscription(); sub != nil {
+		sub.FollowQueue(true)
 	}
 }
 
 // leaveQueue stops following the queue; told, the next flush says so.
 func (l *liveState) leaveQueue(tell bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.queued, l.queueDirty = false, false
-	l.left = l.left || tell
-	if l.sub != nil {
-		l.sub.FollowQueue(false)
+	l.queued.Store(false)
+	l.queueDirty.Store(false)
+	if tell {
+		l.left.Store(true)
+	}
+	if sub := l.subscription(); sub != nil {
+		sub.FollowQueue(false)
 	}
 }
 
 // note records an event; it reports whether the session should flush.
+// The Hub calls it holding its lock: it must not wait.
 func (l *liveState) note(ev escalation.Event) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	switch ev.Kind {
 	case escalation.EventMessages:
 		return true
@@ -81,16 +79,13 @@ func (l *liveState) note(ev escalation.Event) bool {
 		if ev.Role == escalation.RoleVisitor {
 			return false // the visitor's own typing, from another tab
 		}
-		l.typing = -1
-		if ev.On {
-			l.typing = 1
-		}
+		l.typing.Store(map[bool]int32{true: 1, false: -1}[ev.On])
 		return true
 	case escalation.EventQueue:
-		if !l.queued {
+		if !l.queued.Load() {
 			return false
 		}
-		l.queueDirty = true
+		l.queueDirty.Store(true)
 		return true
 	}
 	return false
@@ -99,65 +94,47 @@ func (l *liveState) note(ev escalation.Event) bool {
 // take returns what the flush must send, and clears it: the agent's
 // typing, whether to recompute the place, whether to say the visitor left
 // the queue.
-func (l *liveState) take() (typing int8, queue, left, dropped bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	typing, queue, left, dropped = l.typing, l.queueDirty && l.queued, l.left, l.dropped
-	l.typing, l.queueDirty, l.left = 0, false, false
-	return typing, queue, left, dropped
+func (l *liveState) take() (typing int32, queue, left bool) {
+	typing = l.typing.Swap(0)
+	queue = l.queueDirty.Swap(false) && l.queued.Load()
+	return typing, queue, l.left.Swap(false)
 }
 
-// Run flushes the session whenever it is woken or its Hub subscription
-// has news, until ctx ends or a flush fails. One goroutine per connection
-// does both, rather than one more per subscription: idle bubbles are the
-// bulk of a server's sockets, and each goroutine costs a stack.
-func (s *Session) Run(ctx context.Context) error {
-	for {
-		var events <-chan escalation.Event
-		sub := s.live.subscription()
-		if sub != nil {
-			events = sub.C()
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case ev, ok := <-events:
-			if !ok {
-				if !sub.Dropped() {
-					continue // closed by unsubscribe: the loop takes the next one
-				}
-				s.live.mu.Lock()
-				s.live.dropped = true
-				s.live.mu.Unlock()
-			} else if !s.live.note(ev) {
-				continue
-			}
-		case <-s.Notified():
-		}
-		s.turn.Lock()
-		err := s.Flush(ctx)
-		s.turn.Unlock()
-		if err != nil {
-			return err
-		}
-	}
+// Start lets the Hub's news reach the visitor without a frame from them:
+// from now on each wake runs a Flush with ctx, in a goroutine of its own
+// that ends with it, and a Flush that fails calls stop, which must end the
+// connection. An idle bubble, the bulk of a server's sockets, thus costs
+// no goroutine but the one reading its socket. Call Start before Handle.
+func (s *Session) Start(ctx context.Context, stop func()) {
+	s.bg, s.stop = ctx, stop
 }
 
-// wake asks the connection to Flush; a wake already pending covers this one.
+// wake runs a Flush soon, unless one is pending already: that one reads
+// the store after this wake, so it sends what the wake was for. It never
+// waits, for the Hub calls it holding its lock.
 func (s *Session) wake() {
-	select {
-	case s.notify <- struct{}{}:
-	default:
+	if s.bg == nil || !s.wakePending.CompareAndSwap(false, true) {
+		return
 	}
+	s.flushers.Add(1)
+	go func() {
+		defer s.flushers.Done()
+		s.turn.Lock()
+		defer s.turn.Unlock()
+		s.wakePending.Store(false) // a wake from here on needs a flush of its own
+		if s.bg.Err() != nil {
+			return
+		}
+		if err := s.Flush(s.bg); err != nil {
+			s.stop()
+		}
+	}()
 }
 
 // flushLiveLocked sends what the Hub said since the last flush: the
 // agent's typing, the visitor's place in the queue. s.mu is held.
 func (s *Session) flushLiveLocked(ctx context.Context) error {
-	typing, queue, left, dropped := s.live.take()
-	if dropped {
-		return errHubDropped
-	}
+	typing, queue, left := s.live.take()
 	if typing != 0 {
 		if err := s.send(ctx, typingFrame{Type: typeTyping, Role: string(escalation.RoleAgent), On: typing > 0}); err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -48,9 +49,12 @@ type Session struct {
 	limiter *rate.Limiter
 	limited int // rate-limited frames in a row
 
-	// notify is signalled by the hub when another session of the same
-	// conversation stored a message; the connection then calls Flush.
-	notify chan struct{}
+	// bg and stop are the connection's, for the flushes the Hub asks for
+	// (Start, wake); flushers counts those under way.
+	bg          context.Context
+	stop        func()
+	wakePending atomic.Bool
+	flushers    sync.WaitGroup
 
 	// turn is held while a frame is handled and while Run flushes, so Run
 	// never slips a stored message between a commit and its ack: a visitor
@@ -71,20 +75,18 @@ type Session struct {
 // origin, sending frames with send.
 func (w *Widget) NewSession(origin string, send Sender) *Session {
 	return &Session{w: w, send: send, origin: origin,
-		limiter: rate.NewLimiter(rate.Limit(w.opt.Rate), w.opt.Burst),
-		notify:  make(chan struct{}, 1)}
+		limiter: rate.NewLimiter(rate.Limit(w.opt.Rate), w.opt.Burst)}
 }
 
-// Notified is signalled when the conversation has new messages to Flush.
-func (s *Session) Notified() <-chan struct{} { return s.notify }
-
-// Close unsubscribes the session from its conversation.
+// Close unsubscribes the session from its conversation, and waits for
+// the flushes the Hub asked for before.
 func (s *Session) Close() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.conv != nil {
 		s.w.hub.unsubscribe(s.conv.ID, s)
 	}
+	s.mu.Unlock()
+	s.flushers.Wait()
 }
 
 // Handle acts on one frame. It returns an error only when the connection

@@ -35,15 +35,18 @@ func (w *Widget) handleWS(c echo.Context) error {
 	if !w.enter() {
 		return echo.NewHTTPError(http.StatusServiceUnavailable, "Shutting down; try again in a moment.")
 	}
-	defer w.conns.Done()
 	conn, err := websocket.Accept(c.Response(), r, &websocket.AcceptOptions{OriginPatterns: w.origins.patterns()})
 	if err != nil {
+		w.conns.Done()
 		// Accept has written the response (426 for a request that is not a
 		// WebSocket handshake, 403 for an origin).
 		w.log.Debug("websocket accept", "err", err)
 		return nil
 	}
-	w.serve(r.Context(), conn, origin)
+	go func() {
+		defer w.conns.Done()
+		w.serve(context.Background(), conn, origin)
+	}()
 	return nil
 }
 
@@ -76,16 +79,8 @@ func (w *Widget) serve(ctx context.Context, conn *websocket.Conn, origin string)
 		return wsjson.Write(ctx, conn, v)
 	}
 	s := w.NewSession(origin, send)
-	defer s.Close()
-
-	flushDone := make(chan struct{})
-	go func() {
-		defer close(flushDone)
-		if err := s.Run(ctx); err != nil && ctx.Err() == nil {
-			cancel()
-		}
-	}()
-	defer func() { <-flushDone }()
+	defer s.Close() // after cancel, below: flushes under way fail fast
+	s.Start(ctx, cancel)
 	defer cancel()
 
 	for {

@@ -33,12 +33,12 @@ var (
 // consoleBrowser is an HTTP client with cookies that does not follow
 // redirects and posts forms as a page of origin would.
 type consoleBrowser struct {
-	t      *testing.T
+	t      testing.TB
 	c      *http.Client
 	origin string
 }
 
-func newConsoleBrowser(t *testing.T, origin string) *consoleBrowser {
+func newConsoleBrowser(t testing.TB, origin string) *consoleBrowser {
 	jar, _ := cookiejar.New(nil)
 	return &consoleBrowser{t: t, origin: origin, c: &http.Client{Jar: jar,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
@@ -70,7 +70,7 @@ func (b *consoleBrowser) do(method, u string, form url.Values, header http.Heade
 	return res.StatusCode, res.Header, string(buf)
 }
 
-func csrfFrom(t *testing.T, page string) string {
+func csrfFrom(t testing.TB, page string) string {
 	t.Helper()
 	m := csrfIn.FindStringSubmatch(page)
 	if m == nil {

@@ -19,7 +19,7 @@ const agentPassword = "une phrase de passe assez longue"
 
 // runChatMain runs the whole server with chat open around the clock and
 // the bubble allowed on shop.example.
-func runChatMain(t *testing.T) *Main {
+func runChatMain(t testing.TB) *Main {
 	t.Helper()
 	m := NewMain()
 	m.Config.Addr = "127.0.0.1:0"
@@ -86,7 +86,7 @@ type chatRow struct {
 
 // ws is one WebSocket of a test: the bubble's or a console's.
 type ws struct {
-	t    *testing.T
+	t    testing.TB
 	conn *websocket.Conn
 }
 
@@ -172,7 +172,7 @@ func bubble(t *testing.T, m *Main, hello map[string]any) (*ws, frame) {
 
 // agent is a signed-in agent of the running server.
 type agent struct {
-	t     *testing.T
+	t     testing.TB
 	m     *Main
 	b     *consoleBrowser
 	id    int64
@@ -183,7 +183,7 @@ type agent struct {
 
 // signInAgent adds an agent with a password, signs them in through the
 // form and opens their console socket.
-func signInAgent(t *testing.T, m *Main, email, name string) *agent {
+func signInAgent(t testing.TB, m *Main, email, name string) *agent {
 	t.Helper()
 	ctx := context.Background()
 	inv, err := m.store.InviteAgent(ctx, email, name, escalation.AgentRoleAgent)

@@ -54,7 +54,7 @@ La facture détaille chaque ligne de votre abonnement.
 }
 
 // writeArticles writes files under a new temp folder and returns it.
-func writeArticles(t *testing.T, files map[string]string) string {
+func writeArticles(t testing.TB, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for name, body := range files {

@@ -32,7 +32,7 @@ func runWidgetMain(t *testing.T) *Main {
 }
 
 // dialBubble opens the visitor WebSocket of m with an Origin header.
-func dialBubble(t *testing.T, m *Main, origin string) (*websocket.Conn, *http.Response, error) {
+func dialBubble(t testing.TB, m *Main, origin string) (*websocket.Conn, *http.Response, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

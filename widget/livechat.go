@@ -32,6 +32,7 @@ type LiveChat interface {
 	ConvertChatToTicket(ctx context.Context, conversationID int64) (escalation.ChatChange, error)
 	RateChat(ctx context.Context, conversationID int64, r escalation.ChatRating) (escalation.ChatChange, error)
 	AgentNames(ctx context.Context, conversationID int64, seqs []int64) (map[int64]string, error)
+	ChatAbandoner // a visitor who leaves the queue (abandon.go)
 }
 
 // ChatHours says whether live chat is within its hours;

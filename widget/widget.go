@@ -111,6 +111,10 @@ type Options struct {
 	ChatHours   ChatHours
 	Agents      Agents
 	ChatMaxWait time.Duration
+	// ChatAbandonAfter is how long a queued chat waits with no socket of
+	// its conversation open before it leaves the queue (abandon.go);
+	// DefaultChatAbandonAfter when 0.
+	ChatAbandonAfter time.Duration
 	// Hub carries conversation, typing and queue events between the
 	// bubbles and the agents' consoles; nil makes one for the widget alone.
 	Hub Hub
@@ -124,6 +128,7 @@ type Widget struct {
 	log     *slog.Logger
 	origins *originList
 	hub     *hub
+	absent  *absences // queued chats whose visitor left (abandon.go)
 
 	contactLimits contactLimits
 
@@ -136,7 +141,8 @@ type Widget struct {
 }
 
 // New returns a widget that stores conversations in store and asks a what
-// to say. It fails on a malformed allowed origin.
+// to say. It fails on a malformed allowed origin, or when the chats
+// already queued cannot be read (their timers start here: abandon.go).
 func New(store Conversations, a Assistant, opt Options) (*Widget, error) {
 	if opt.MaxFrameBytes <= 0 {
 		opt.MaxFrameBytes = DefaultMaxFrameBytes
@@ -166,25 +172,38 @@ func New(store Conversations, a Assistant, opt Options) (*Widget, error) {
 	if opt.ChatMaxWait <= 0 {
 		opt.ChatMaxWait = DefaultChatMaxWait
 	}
+	if opt.ChatAbandonAfter <= 0 {
+		opt.ChatAbandonAfter = DefaultChatAbandonAfter
+	}
 	if opt.Hub == nil {
 		opt.Hub = escalation.NewHub(escalation.HubOptions{Logger: opt.Logger})
 	}
 	w := &Widget{store: store, bot: a, opt: opt, log: opt.Logger, origins: origins, hub: newHub(opt.Hub)}
 	w.stopping, w.stop = context.WithCancel(context.Background())
+	w.absent = newAbsences(w, opt.ChatAbandonAfter)
+	ctx, cancel := context.WithTimeout(context.Background(), abandonTimeout)
+	defer cancel()
+	if err := w.absent.start(ctx); err != nil { // chats queued before a restart
+		w.stop()
+		return nil, err
+	}
 	return w, nil
 }
 
 // Shutdown closes every visitor WebSocket (status 1001, going away),
-// refuses new ones, and waits until their handlers have returned or ctx
-// ends. Call it before closing the store.
+// refuses new ones, stops the timers of queued chats, and waits until
+// their handlers have returned or ctx ends. Call it before closing the
+// store.
 func (w *Widget) Shutdown(ctx context.Context) error {
 	w.mu.Lock()
 	w.closed = true
 	w.mu.Unlock()
+	w.absent.stop() // first: the sockets shutdown closes abandon nothing
 	w.stop()
 	done := make(chan struct{})
 	go func() {
 		w.conns.Wait()
+		w.absent.wait()
 		close(done)
 	}()
 	select {

@@ -78,6 +78,8 @@ func (w *Widget) serve(ctx context.Context, conn *websocket.Conn, origin string)
 		defer cancel()
 		return wsjson.Write(ctx, conn, v)
 	}
+	var here int64 // the conversation this socket counts for, from its hello (abandon.go)
+	defer func() { w.absent.leave(here) }()
 	s := w.NewSession(origin, send)
 	defer s.Close() // after cancel, below: flushes under way fail fast
 	s.Start(ctx, cancel)
@@ -95,6 +97,12 @@ func (w *Widget) serve(ctx context.Context, conn *websocket.Conn, origin string)
 				conn.Close(websocket.StatusPolicyViolation, "too many frames")
 			}
 			return
+		}
+		if here == 0 {
+			if c := s.conversation(); c != nil {
+				here = c.ID
+				w.absent.arrive(here)
+			}
 		}
 	}
 }

@@ -88,6 +88,10 @@ type Config struct {
 		// asks for a person is queued for live chat; past it, the bubble
 		// offers an email ticket instead.
 		MaxWait time.Duration `toml:"max_wait"`
+		// AbandonAfter is how long a queued visitor may be away (no
+		// bubble of the conversation open) before their chat leaves the
+		// queue: the time to reload a page or come back from another tab.
+		AbandonAfter time.Duration `toml:"abandon_after"`
 	} `toml:"chat"`
 }
 
@@ -110,6 +114,7 @@ func DefaultConfig() Config {
 	c.SMTP.Port = 587
 	c.SMTP.TLS = escalation.TLSStartTLS
 	c.Chat.MaxWait = widget.DefaultChatMaxWait
+	c.Chat.AbandonAfter = widget.DefaultChatAbandonAfter
 	return c
 }
 
@@ -192,6 +197,13 @@ func ApplyEnv(c *Config, getenv func(string) string) error {
 			return fmt.Errorf("BULLE_WIDGET_MAX_FRAME_BYTES=%q: not a whole number", v)
 		}
 		c.Widget.MaxFrameBytes = n
+	}
+	if v := getenv("BULLE_CHAT_ABANDON_AFTER"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("BULLE_CHAT_ABANDON_AFTER=%q: not a duration, such as \"2m\"", v)
+		}
+		c.Chat.AbandonAfter = d
 	}
 	if v := getenv("BULLE_SMTP_PORT"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -295,6 +307,9 @@ func (c Config) Validate() error {
 	// anyone; a day is far past any wait worth promising.
 	if d := c.Chat.MaxWait; d < time.Minute || d > 24*time.Hour {
 		bad("chat.max_wait %q: want 1m to 24h, such as \"10m\"", d)
+	}
+	if d := c.Chat.AbandonAfter; d <= 0 {
+		bad("chat.abandon_after %q: want a duration over 0, such as \"2m\"", d)
 	}
 	if len(errs) == 0 {
 		return nil
@@ -431,6 +446,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("smtp_reply_domain", c.SMTP.ReplyDomain),
 		slog.String("smtp_inbound_addr", c.SMTP.InboundAddr),
 		slog.Duration("chat_max_wait", c.Chat.MaxWait),
+		slog.Duration("chat_abandon_after", c.Chat.AbandonAfter),
 	)
 }
 

@@ -246,7 +246,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		ChatHours:      chatHours{m.avail}, // chat is open within its hours,
 		Agents:         m.agents,           // with an agent online,
 		ChatMaxWait:    cfg.Chat.MaxWait,   // and a wait under the limit
-		Hub:            m.hub,
+		// A queued visitor with no bubble open that long leaves the queue.
+		ChatAbandonAfter: cfg.Chat.AbandonAfter,
+		Hub:              m.hub,
 	})
 	if err != nil {
 		return err

@@ -138,6 +138,12 @@ func LoadFile(fsys fs.FS, p string, opt LoadOptions) (*Article, []Problem) {
 	if !utf8.Valid(src) {
 		return fail(invalidUTF8Line(src), "invalid UTF-8")
 	}
+	// No editor writes these; one that got in (a paste from a binary, a
+	// broken converter) would reach titles and pages unseen.
+	if i := bytes.IndexFunc(src, isControl); i >= 0 {
+		r, _ := utf8.DecodeRune(src[i:])
+		return fail(1+bytes.Count(src[:i], []byte("\n")), "control character U+%04X; remove it", r)
+	}
 	fmText, delim, body, bodyLine, err := splitFrontMatter(src)
 	if err != nil {
 		return fail(err.(*ParseError).Line, "%s", err.(*ParseError).Msg)
@@ -185,6 +191,12 @@ func LoadFile(fsys fs.FS, p string, opt LoadOptions) (*Article, []Problem) {
 		problems = append(problems, Problem{File: p, Line: 1, Severity: Warning, Msg: "no title in front matter and no heading: using " + a.Title})
 	}
 	return a, problems
+}
+
+// isControl reports the control characters an article may not hold: all
+// but tab, line feed, carriage return and form feed.
+func isControl(r rune) bool {
+	return (r < 0x20 && r != '\t' && r != '\n' && r != '\r' && r != '\f') || r == 0x7f
 }
 
 func invalidUTF8Line(src []byte) int {

@@ -65,6 +65,7 @@ func TestLoadBrokenFiles(t *testing.T) {
 		{name: "bad TOML reports the line in the file", file: "bad-toml.md", wantLine: 3, wantSeverity: Error, wantMsg: "TOML"},
 		{name: "unclosed front matter", file: "unclosed.md", wantLine: 1, wantSeverity: Error, wantMsg: "never closed"},
 		{name: "invalid UTF-8 reports the line of the first bad byte", file: "bad-utf8.md", wantLine: 4, wantSeverity: Error, wantMsg: "UTF-8"},
+		{name: "a control character is refused at its line", file: "control.md", wantLine: 5, wantSeverity: Error, wantMsg: "U+0000"},
 		{name: "empty file", file: "empty.md", wantLine: 1, wantSeverity: Error, wantMsg: "empty"},
 		{name: "whitespace-only file", file: "blank.md", wantLine: 1, wantSeverity: Error, wantMsg: "empty"},
 		{name: "weight that is not a number", file: "weight.md", wantLine: 4, wantSeverity: Warning, wantLoaded: true, wantMsg: "weight"},

@@ -26,6 +26,13 @@ type Agent struct {
 	Away bool
 }
 
+// ErrAgentGone means the agent named is unknown or was removed: nothing
+// can be handed to them, and they take nothing. It is an ErrNotFound
+// (ErrorCode gives ENOTFOUND), so a caller that only knows ErrNotFound
+// still refuses; the console tells it apart, to say "that agent no longer
+// exists" rather than "no such chat".
+var ErrAgentGone = fmt.Errorf("%w: no such agent (unknown or removed)", ErrNotFound)
+
 // AgentRole is what an agent may do in the console.
 type AgentRole string
 
@@ -163,6 +170,19 @@ func (s *Store) AgentByToken(ctx context.Context, token string) (Agent, error) {
 	}
 	if err != nil {
 		return Agent{}, fmt.Errorf("store: agent by token: %w", err)
+	}
+	return a, nil
+}
+
+// AgentByID finds the active agent with that id; ErrAgentGone for an
+// unknown or removed one.
+func (s *Store) AgentByID(ctx context.Context, id int64) (Agent, error) {
+	a, err := scanAgent(s.read.QueryRowContext(ctx, selectAgent+` WHERE id = ? AND removed_at IS NULL`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Agent{}, fmt.Errorf("store: agent %d: %w", id, ErrAgentGone)
+	}
+	if err != nil {
+		return Agent{}, fmt.Errorf("store: agent by id: %w", err)
 	}
 	return a, nil
 }

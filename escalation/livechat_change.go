@@ -149,7 +149,8 @@ func (s *Store) EnqueueChat(ctx context.Context, conversationID int64, pageURL, 
 // ClaimChat gives a queued chat to an agent. Claims race, and the store
 // settles them: the update only applies to a chat still queued, so
 // exactly one agent wins and the others get ErrConflict. A claim by the
-// agent who already holds the chat changes nothing and succeeds.
+// agent who already holds the chat changes nothing and succeeds. An
+// unknown or removed agent gets ErrAgentGone.
 func (s *Store) ClaimChat(ctx context.Context, conversationID, agentID int64) (ChatChange, error) {
 	ch, err := s.chatTx(ctx, conversationID, func(tx *sql.Tx, now time.Time) (*chatNote, bool, error) {
 		name, err := agentNameTx(ctx, tx, agentID)
@@ -179,7 +180,9 @@ func (s *Store) ClaimChat(ctx context.Context, conversationID, agentID int64) (C
 }
 
 // TransferChat hands an active chat from the agent who holds it to
-// another agent. Only the holder may; anyone else gets ErrConflict.
+// another agent. Only the holder may; anyone else gets ErrConflict. Either
+// agent unknown or removed is ErrAgentGone, checked in the transaction of
+// the change, so a removal that races the transfer wins.
 func (s *Store) TransferChat(ctx context.Context, conversationID, fromAgent, toAgent int64) (ChatChange, error) {
 	if fromAgent == toAgent {
 		return ChatChange{}, fmt.Errorf("store: transfer chat: %w", invalid("agent", "transfer to another agent"))
@@ -398,12 +401,16 @@ func (s *Store) AppendAgentMessage(ctx context.Context, agentID int64, m NewMess
 	return msg, created, nil
 }
 
-// agentNameTx is an agent's name; ErrNotFound for an unknown agent.
+// agentNameTx is the name of an agent who may take part in a chat;
+// ErrAgentGone for an unknown or removed one. A removed agent's row stays
+// (their messages name them), so the row alone proves nothing: a chat
+// handed to them, or claimed by a session of theirs that has not closed
+// yet, would wait for someone who can no longer sign in.
 func agentNameTx(ctx context.Context, tx *sql.Tx, agentID int64) (string, error) {
 	var name string
-	err := tx.QueryRowContext(ctx, `SELECT name FROM agents WHERE id = ?`, agentID).Scan(&name)
+	err := tx.QueryRowContext(ctx, `SELECT name FROM agents WHERE id = ? AND removed_at IS NULL`, agentID).Scan(&name)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("agent %d: %w", agentID, ErrNotFound)
+		return "", fmt.Errorf("agent %d: %w", agentID, ErrAgentGone)
 	}
 	return name, err
 }

@@ -453,3 +453,73 @@ func TestActiveChatsListsEveryChatUnderWayAndNoOther(t *testing.T) {
 		t.Errorf("active chats: got %v, want %v (not %d, queued, nor %d, ended)", got, want, waiting, ended)
 	}
 }
+
+func TestRemovedAgentsNeitherTakeNorReceiveChats(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	ana, bo := addTestAgent(t, s, "Ana"), addTestAgent(t, s, "Bo")
+	gone := addTestAgent(t, s, "Carl")
+	if _, err := s.RemoveAgent(ctx, gone.Email); err != nil {
+		t.Fatal(err)
+	}
+	active := queuedChat(t, s)
+	if _, err := s.ClaimChat(ctx, active, ana.ID); err != nil {
+		t.Fatal(err)
+	}
+	queued := queuedChat(t, s)
+
+	tests := []struct {
+		name string
+		conv int64
+		do   func() (ChatChange, error)
+	}{
+		{"a transfer to a removed agent", active, func() (ChatChange, error) { return s.TransferChat(ctx, active, ana.ID, gone.ID) }},
+		{"a transfer to an agent who never existed", active, func() (ChatChange, error) { return s.TransferChat(ctx, active, ana.ID, 999) }},
+		{"a claim by a removed agent", queued, func() (ChatChange, error) { return s.ClaimChat(ctx, queued, gone.ID) }},
+		{"a claim by an agent who never existed", queued, func() (ChatChange, error) { return s.ClaimChat(ctx, queued, 999) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before, err := s.ChatOf(ctx, tt.conv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			notes := kinds(t, s, tt.conv, 0)
+			_, err = tt.do()
+			if !errors.Is(err, ErrAgentGone) || ErrorCode(err) != ENOTFOUND {
+				t.Errorf("got %v (code %q), want ErrAgentGone, a not_found", err, ErrorCode(err))
+			}
+			after, err := s.ChatOf(ctx, tt.conv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after.Status != before.Status || after.AgentID != before.AgentID {
+				t.Errorf("chat: got %s held by %d, want %s held by %d, unchanged", after.Status, after.AgentID, before.Status, before.AgentID)
+			}
+			if got := kinds(t, s, tt.conv, 0); !slices.Equal(got, notes) {
+				t.Errorf("messages: got %v, want %v: no note for a refused change", got, notes)
+			}
+		})
+	}
+
+	t.Run("a removed agent invited again can receive a chat", func(t *testing.T) {
+		if _, err := s.InviteAgent(ctx, gone.Email, "Carl", AgentRoleAgent); err != nil {
+			t.Fatal(err)
+		}
+		ch, err := s.TransferChat(ctx, active, ana.ID, gone.ID)
+		if err != nil {
+			t.Fatalf("transfer to the agent back: %v", err)
+		}
+		if ch.Chat.AgentID != gone.ID || ch.Note.Kind != KindChatTransferred {
+			t.Errorf("got chat %+v with note %s, want Carl's after a chat_transferred note", ch.Chat, ch.Note.Kind)
+		}
+	})
+	t.Run("an agent removed while holding a chat can hand it over no more", func(t *testing.T) {
+		if _, err := s.RemoveAgent(ctx, gone.Email); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.TransferChat(ctx, active, gone.ID, bo.ID); !errors.Is(err, ErrAgentGone) {
+			t.Errorf("got %v, want ErrAgentGone", err)
+		}
+	})
+}

@@ -37,6 +37,10 @@ type ChatStore interface {
 	MessagesAfter(ctx context.Context, conversationID, after int64, limit int) ([]escalation.Message, error)
 	AgentNames(ctx context.Context, conversationID int64, seqs []int64) (map[int64]string, error)
 	Agents(ctx context.Context) ([]escalation.Agent, error)
+	AgentByID(ctx context.Context, id int64) (escalation.Agent, error)
+	// The chat page shows the conversation's internal notes and files.
+	AgentNotes(ctx context.Context, conversationID int64) ([]escalation.AgentNote, error)
+	ConversationAttachments(ctx context.Context, conversationID int64) ([]escalation.Attachment, error)
 }
 
 var _ ChatStore = (*escalation.Store)(nil)
@@ -225,12 +229,16 @@ func (e *errChat) Error() string { return e.code + ": " + e.msg }
 
 // chatRefusal maps the store's refusal of a chat action to an error
 // frame: a conflict is conflict (taken for a claim, not_holder for the
-// rest). It is nil for no error, and for an error that is the server's.
+// rest), and an agent removed (or unknown) is agent_gone, not the
+// not_found of a chat. It is nil for no error, and for an error that is
+// the server's.
 func chatRefusal(err error, conflict string) *errChat {
 	var ve *escalation.ValidationError
 	switch {
 	case errors.As(err, &ve):
 		return &errChat{CodeBadFrame, fmt.Sprintf("%s: %s", ve.Field, ve.Msg)}
+	case errors.Is(err, escalation.ErrAgentGone):
+		return &errChat{CodeAgentGone, "that agent no longer exists (removed)"}
 	case escalation.ErrorCode(err) == escalation.ENOTFOUND:
 		return &errChat{CodeNotFound, "no such chat"}
 	case escalation.ErrorCode(err) == escalation.ECONFLICT && conflict == CodeTaken:

@@ -37,6 +37,7 @@ const (
 	CodeTaken       = "taken"        // claim: another agent was first
 	CodeNotHolder   = "not_holder"   // message, typing, transfer, close: the agent does not hold the chat
 	CodeOffline     = "offline"      // transfer: the other agent is not online
+	CodeAgentGone   = "agent_gone"   // transfer, claim: the agent named was removed, or never existed
 	CodeTooMany     = "too_many"     // follow: the socket follows maxFollows conversations already
 	CodeInternal    = "internal"     // the server failed; nothing was changed
 )

@@ -18,6 +18,7 @@ import (
 type chatFrameIn struct {
 	Type           string       `json:"type"`
 	Code           string       `json:"code"`
+	Message        string       `json:"message"`
 	Status         string       `json:"status"`
 	ConversationID int64        `json:"conversation_id"`
 	ClientID       string       `json:"client_id"`

@@ -21,7 +21,7 @@ import (
 var chatTemplate = template.Must(template.New("chat.html").Funcs(template.FuncMap{
 	"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"hhmm":    func(t time.Time) string { return t.UTC().Format("15:04") },
-}).ParseFS(staticFS, "static/chat.html"))
+}).ParseFS(staticFS, "static/chat.html", "static/alerts.html"))
 
 var chatWords = map[string]map[string]string{
 	"fr": {
@@ -48,6 +48,11 @@ var chatWords = map[string]map[string]string{
 		"failed":        "Échec. Réessayez.",
 		"reconnecting":  "Connexion perdue, reconnexion…",
 		"confirm_close": "Terminer cette discussion ? Le visiteur pourra la noter.",
+		"agent_gone":    "Cet agent n'existe plus : il a été retiré.",
+		"files":         "Fichiers de la conversation :",
+		"notes":         "Notes internes", "no_notes": "Aucune note pour l'instant.",
+		"note_invalid": "La note doit compter de 1 à 10 000 caractères.",
+		"expired":      "La page a expiré : rechargez-la.",
 	},
 	"en": {
 		"home": "Home", "chats": "Live chats", "conversation": "Conversation",
@@ -73,6 +78,11 @@ var chatWords = map[string]map[string]string{
 		"failed":        "Failed. Try again.",
 		"reconnecting":  "Connection lost, reconnecting…",
 		"confirm_close": "End this chat? The visitor may then rate it.",
+		"agent_gone":    "That agent no longer exists: they were removed.",
+		"files":         "Files in this conversation:",
+		"notes":         "Internal notes", "no_notes": "No note yet.",
+		"note_invalid": "A note has 1 to 10,000 characters.",
+		"expired":      "The page has expired: reload it.",
 	},
 }
 
@@ -80,6 +90,7 @@ var chatWords = map[string]map[string]string{
 type chatPage struct {
 	page
 	C       map[string]string
+	W       map[string]string // the desk's words: the note box reads the same everywhere
 	AgentID int64
 	ChatCSS string
 	ChatJS  string
@@ -93,7 +104,21 @@ type chatPage struct {
 	LastSeq int64
 	Earlier bool // older messages are not shown
 	Holder  bool // this agent holds the chat
-	Others  []escalation.Agent
+	// Others are the agents the chat may be handed to.
+	Others []escalation.Agent
+	// Files are the conversation's attachments, which the lines carry too.
+	Files []fileRow
+	// Notes are the conversation's internal notes, for agents only;
+	// NotesAction is where the note box posts.
+	Notes       []noteRow
+	NotesAction string
+}
+
+// noteRow is an internal note as the chat page shows it.
+type noteRow struct {
+	Who  string
+	At   time.Time
+	Text string
 }
 
 // chatRow is a chat with what its row shows in the page's language.
@@ -105,14 +130,15 @@ type chatRow struct {
 	StatusText string
 }
 
-// lineRow is a message with the name shown above it.
+// lineRow is a message with the name shown above it and its files.
 type lineRow struct {
 	chatLine
-	Who string
+	Who   string
+	Files []fileRow
 }
 
 func newChatPage(name, lang string, sess *escalation.ConsoleSession, token string) chatPage {
-	pg := chatPage{page: newPage(name, lang), C: chatWords[lang], AgentID: sess.Agent.ID,
+	pg := chatPage{page: newPage(name, lang), C: chatWords[lang], W: deskWords[lang], AgentID: sess.Agent.ID,
 		ChatCSS: assets.url("chat.css"), ChatJS: assets.url("chat.js")}
 	pg.CSRF = sessionCSRF(token)
 	pg.Away = sess.Agent.Away
@@ -217,19 +243,56 @@ func (c *Console) conversationPage(w http.ResponseWriter, r *http.Request, idPar
 	if err != nil {
 		return fmt.Errorf("console: chat page: %w", err)
 	}
+	notes, err := c.store.AgentNotes(ctx, id)
+	if err != nil {
+		return fmt.Errorf("console: chat page: %w", err)
+	}
+	files, err := c.store.ConversationAttachments(ctx, id)
+	if err != nil {
+		return fmt.Errorf("console: chat page: %w", err)
+	}
 	pg.Chat, pg.Earlier = pg.row(infoOf(chat, time.Now())), after > 0
 	pg.Holder = chat.Status == escalation.ChatActive && chat.AgentID == sess.Agent.ID
 	pg.LastSeq = after
+	bySeq := map[int64][]fileRow{}
+	for _, f := range files {
+		row := attachmentRow(f)
+		pg.Files = append(pg.Files, row)
+		bySeq[f.Seq] = append(bySeq[f.Seq], row)
+	}
 	for _, l := range lines {
-		pg.Lines = append(pg.Lines, lineRow{chatLine: l, Who: who(pg.C, l)})
+		pg.Lines = append(pg.Lines, lineRow{chatLine: l, Who: who(pg.C, l), Files: bySeq[l.Seq]})
 		pg.LastSeq = l.Seq
 	}
-	for _, a := range agents {
-		if a.ID != sess.Agent.ID && a.PasswordSet {
-			pg.Others = append(pg.Others, a)
-		}
+	pg.Others = transferTargets(agents, sess.Agent.ID)
+	for _, n := range notes {
+		pg.Notes = append(pg.Notes, noteRow{Who: n.AgentName, At: n.CreatedAt, Text: n.Body})
+	}
+	pg.NotesAction = chatNotesPath(id, lang)
+	if r.URL.Query().Get("noted") == "1" {
+		pg.Notice = pg.W["noted"]
 	}
 	return renderChat(w, http.StatusOK, pg)
+}
+
+// transferTargets are the agents a chat may be handed to, from the current
+// agents (escalation's Agents lists no removed one): not the agent handing
+// it over, nor one who never set a password and so can never be online.
+// The socket still checks presence, and the store the agent, at the
+// transfer itself.
+func transferTargets(agents []escalation.Agent, me int64) []escalation.Agent {
+	var out []escalation.Agent
+	for _, a := range agents {
+		if a.ID != me && a.PasswordSet {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// attachmentRow is a file as a link to its download for agents.
+func attachmentRow(a escalation.Attachment) fileRow {
+	return fileRow{URL: "/console/attachments/" + strconv.FormatInt(a.ID, 10), Name: a.Name, Size: byteSize(a.Size)}
 }
 
 // who is the name shown above a message.

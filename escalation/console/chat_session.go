@@ -342,8 +342,9 @@ func (s *chatSession) claim(ctx context.Context, f inFrame) error {
 	return s.changed(ctx, ch, false)
 }
 
-// transfer hands a chat the agent holds to another agent, who must be
-// online: a chat handed to nobody would wait unanswered.
+// transfer hands a chat the agent holds to another agent, who must be a
+// current agent and online: a chat handed to nobody would wait
+// unanswered.
 func (s *chatSession) transfer(ctx context.Context, f inFrame) error {
 	switch {
 	case f.ToAgentID <= 0:
@@ -351,10 +352,24 @@ func (s *chatSession) transfer(ctx context.Context, f inFrame) error {
 	case f.ToAgentID == s.agent.ID:
 		return &errChat{CodeBadFrame, "transfer to another agent"}
 	case !s.c.sessions.Online(f.ToAgentID):
+		// A removed agent is offline too (their sockets close within a
+		// second): say which, so the console drops them from its picker
+		// rather than suggest trying later.
+		if _, err := s.c.store.AgentByID(ctx, f.ToAgentID); errors.Is(err, escalation.ErrAgentGone) {
+			s.c.log.Info("chat transfer refused", "agent_id", s.agent.ID, "to_agent_id", f.ToAgentID,
+				"conversation_id", f.ConversationID, "reason", CodeAgentGone)
+			return chatRefusal(err, CodeNotHolder)
+		} else if err != nil {
+			return err
+		}
 		return &errChat{CodeOffline, "that agent is not online"}
 	}
+	// The store checks again, in the transaction of the transfer: an agent
+	// removed a moment ago may still have a socket open here.
 	ch, err := s.c.store.TransferChat(ctx, f.ConversationID, s.agent.ID, f.ToAgentID)
 	if r := chatRefusal(err, CodeNotHolder); r != nil {
+		s.c.log.Info("chat transfer refused", "agent_id", s.agent.ID, "to_agent_id", f.ToAgentID,
+			"conversation_id", f.ConversationID, "reason", r.code)
 		return r
 	} else if err != nil {
 		return err

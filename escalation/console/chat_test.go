@@ -435,8 +435,9 @@ func TestChatPagesShowEveryFieldAsText(t *testing.T) {
 		if csp := res.header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
 			t.Errorf("%s: CSP %q, want script-src 'self'", name, csp)
 		}
-		if n := strings.Count(res.body, "<script"); n != 1 || !strings.Contains(res.body, `<script src="/console/static/chat.js?v=`) {
-			t.Errorf("%s: got %d script tags, want only chat.js", name, n)
+		if n := strings.Count(res.body, "<script"); n != 2 || !strings.Contains(res.body, `<script src="/console/static/chat.js?v=`) ||
+			!strings.Contains(res.body, `<script src="/console/static/alert.js?v=`) {
+			t.Errorf("%s: got %d script tags, want only alert.js and chat.js", name, n)
 		}
 		if strings.Contains(res.body, "<x>") || !strings.Contains(res.body, "https://shop.example/panier?q=%3cx%3e") {
 			t.Errorf("%s: the page URL is not escaped: %s", name, res.body)

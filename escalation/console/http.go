@@ -36,7 +36,8 @@ const (
 //	POST /console/away           away=1 sets the agent away, away=0 back
 //	GET  /console/events         the console socket: presence and live chat (ws.go)
 //	GET  /console/chats          the queue, my chats, all open chats (chat_page.go)
-//	GET  /console/chats/{id}     one conversation: its history, reply, claim, transfer, close
+//	GET  /console/chats/{id}     one conversation: its history, files, notes, reply, claim, transfer, close
+//	POST /console/chats/{id}/notes  an internal note on it (chat_notes.go)
 //	GET  /console/tickets…, /conversations/…, /attachments/{id}, /search,
 //	     /canned…                the desk: tickets, search, canned responses, notes (deskRoutes, tickets.go)
 //	GET  /console/static/{name}  the stylesheets and the scripts
@@ -56,6 +57,9 @@ func (c *Console) Register(e *echo.Echo) {
 	g.GET("/chats", func(ec echo.Context) error { return c.chatsPage(ec.Response(), ec.Request()) })
 	g.GET("/chats/:id", func(ec echo.Context) error {
 		return c.conversationPage(ec.Response(), ec.Request(), ec.Param("id"))
+	})
+	g.POST("/chats/:id/notes", func(ec echo.Context) error {
+		return c.chatNote(ec.Response(), ec.Request(), ec.Param("id"))
 	})
 	for _, rt := range deskRoutes {
 		g.Add(rt.method, rt.path, func(ec echo.Context) error {

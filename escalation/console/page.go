@@ -16,7 +16,9 @@ import (
 var staticFS embed.FS
 
 // pageTemplate draws every console page; Page names the part to draw.
-var pageTemplate = template.Must(template.ParseFS(staticFS, "static/console.html"))
+// static/alerts.html holds the new-chat alert that every page with the
+// console socket shows (here, home; chat.html and the desk's too).
+var pageTemplate = template.Must(template.ParseFS(staticFS, "static/console.html", "static/alerts.html"))
 
 // contentSecurityPolicy lets a console page load only its own stylesheet
 // and script (no inline code at all), talk only to this origin (the
@@ -45,6 +47,9 @@ var words = map[string]map[string]string{
 		"set_away": "Me mettre absent", "set_back": "Revenir en ligne", "sign_out": "Se déconnecter",
 		"nav_chats": "Discussions en direct", "nav_tickets": "Demandes par e-mail", "nav_search": "Rechercher une conversation",
 		"nav_canned": "Réponses types",
+		// The new-chat alert (alerts.html, alert.js).
+		"alerts": "Discussions qui arrivent", "alert_new": "Nouvelle discussion en attente",
+		"alert_dismiss": "Masquer", "notify_enable": "Activer les notifications",
 	},
 	"en": {
 		"title": "Bulle console", "other": "Français",
@@ -66,6 +71,9 @@ var words = map[string]map[string]string{
 		"set_away": "Set me away", "set_back": "Come back online", "sign_out": "Sign out",
 		"nav_chats": "Live chats", "nav_tickets": "Email requests", "nav_search": "Find a conversation",
 		"nav_canned": "Canned responses",
+		// The new-chat alert (alerts.html, alert.js).
+		"alerts": "Incoming chats", "alert_new": "New chat waiting",
+		"alert_dismiss": "Dismiss", "notify_enable": "Turn on notifications",
 	},
 }
 
@@ -84,6 +92,7 @@ type page struct {
 	Away        bool
 	CSSURL      string
 	JSURL       string
+	AlertJS     string // the new-chat alert's script, on pages with the console socket
 }
 
 // langMatcher picks the console's language from Accept-Language.
@@ -116,7 +125,8 @@ func newPage(name, lang string) page {
 	if lang == "fr" {
 		other = "en"
 	}
-	return page{Page: name, Lang: lang, Other: other, T: words[lang], CSSURL: assets.url("console.css"), JSURL: assets.url("console.js")}
+	return page{Page: name, Lang: lang, Other: other, T: words[lang], CSSURL: assets.url("console.css"), JSURL: assets.url("console.js"),
+		AlertJS: assets.url("alert.js")}
 }
 
 // renderPage draws pg to bytes, so that a template failure becomes an
@@ -164,7 +174,8 @@ var assets = func() assetSet {
 	out := assetSet{}
 	for name, typ := range map[string]string{"console.css": "text/css; charset=utf-8", "console.js": "text/javascript; charset=utf-8",
 		"chat.css": "text/css; charset=utf-8", "chat.js": "text/javascript; charset=utf-8",
-		"tickets.css": "text/css; charset=utf-8", "canned.js": "text/javascript; charset=utf-8"} {
+		"tickets.css": "text/css; charset=utf-8", "canned.js": "text/javascript; charset=utf-8",
+		"alert.js": "text/javascript; charset=utf-8"} {
 		b, err := staticFS.ReadFile("static/" + name)
 		if err != nil {
 			panic(err)

@@ -90,7 +90,7 @@ var deskRoutes = []deskRoute{
 
 // deskTemplate draws the desk's pages; Page names the part to draw.
 var deskTemplate = template.Must(template.New("tickets.html").ParseFS(staticFS,
-	"static/tickets.html", "static/search.html", "static/canned.html"))
+	"static/tickets.html", "static/search.html", "static/canned.html", "static/alerts.html"))
 
 // deskPage is what the desk's templates show.
 type deskPage struct {

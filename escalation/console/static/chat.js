@@ -3,8 +3,11 @@
 // way current from the server's queue frames. A conversation page follows
 // its conversation from the last seq it shows, so a reconnect replays
 // exactly what it missed; it claims, replies, hands over and ends the
-// chat, and shows the visitor typing. Every text from the server is set
-// with textContent: a message holding markup shows as that markup.
+// chat, and shows the visitor typing; its note box adds an internal note
+// without leaving the page. Every frame also goes to the page's other
+// scripts as a "bulle:frame" event (alert.js: the title's count of chats
+// waiting, the new-chat banner). Every text from the server is set with
+// textContent: a message holding markup shows as that markup.
 (function () {
   "use strict";
   var main = document.getElementById("chat");
@@ -137,7 +140,6 @@
       n.textContent = String(chats.length);
     }
   }
-  var baseTitle = document.title;
   function showQueue(f) {
     if (data.page !== "chats") {
       return;
@@ -148,7 +150,6 @@
     fill("queue", queued, "queue_empty");
     fill("mine", active.filter(function (c) { return c.agent_id === me; }), "mine_empty");
     fill("active", active, "active_empty");
-    document.title = (queued.length ? "(" + queued.length + ") " : "") + baseTitle;
   }
   // Waits grow between queue frames.
   setInterval(function () {
@@ -334,12 +335,21 @@
     }
   }
   onClick("claim", function () { send({type: "claim", conversation_id: convId}); });
+  var transferTo = 0; // the agent of the last transfer asked, until its answer
   onClick("transfer", function () {
     var to = Number(document.getElementById("transfer-to").value);
-    if (to > 0) {
-      send({type: "transfer", conversation_id: convId, to_agent_id: to});
+    if (to > 0 && send({type: "transfer", conversation_id: convId, to_agent_id: to})) {
+      transferTo = to;
     }
   });
+  // An agent removed since the page was drawn leaves the picker.
+  function dropTransferOption(id) {
+    var sel = document.getElementById("transfer-to");
+    var opt = sel && sel.querySelector('option[value="' + Number(id) + '"]');
+    if (opt) {
+      opt.remove();
+    }
+  }
   // Ending a chat takes two clicks: the first asks.
   onClick("close", function (ev) {
     var b = ev.currentTarget;
@@ -359,6 +369,76 @@
     b.textContent = b.getAttribute("data-label");
     send({type: "close", conversation_id: convId});
   });
+  // The note box posts with fetch and asks for JSON: the page, its socket
+  // and the reply being typed stay. Without script the form posts and the
+  // page comes back with the note.
+  var noteForm = document.getElementById("note-form");
+  var noteText = document.getElementById("note-text");
+  var noticeTimer = null;
+  function showNotice(text) {
+    var n = document.getElementById("notice");
+    if (!n) {
+      return;
+    }
+    n.textContent = text;
+    n.hidden = !text;
+    clearTimeout(noticeTimer);
+    if (text) {
+      noticeTimer = setTimeout(function () { n.hidden = true; }, 5000);
+    }
+  }
+  function addNote(n) {
+    var list = document.getElementById("notes-list");
+    if (!list) {
+      return;
+    }
+    var empty = list.querySelector(".empty");
+    if (empty) {
+      empty.remove();
+    }
+    var li = el("li", "note");
+    li.appendChild(el("span", "who", n.agent));
+    li.appendChild(document.createTextNode(" "));
+    var t = el("time", "", localTime(n.created_at));
+    t.setAttribute("datetime", n.created_at || "");
+    li.appendChild(t);
+    li.appendChild(el("p", "text", n.body));
+    list.appendChild(li);
+    var count = document.getElementById("notes-count");
+    if (count) {
+      count.textContent = String(list.querySelectorAll(".note").length);
+    }
+  }
+  if (noteForm && noteText && window.fetch) {
+    noteForm.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      if (!noteText.value.trim()) {
+        showStatus(word("note_invalid"));
+        return;
+      }
+      var button = noteForm.querySelector('button[type="submit"]');
+      button.disabled = true;
+      // manual: a session that ended answers with a redirect to sign in,
+      // which must not be read as the note.
+      fetch(noteForm.action, {method: "POST", body: new URLSearchParams(new FormData(noteForm)),
+        headers: {"Accept": "application/json"}, credentials: "same-origin", redirect: "manual"})
+        .then(function (res) {
+          if (!res.ok) {
+            throw res.status;
+          }
+          return res.json();
+        })
+        .then(function (n) {
+          addNote(n);
+          noteText.value = "";
+          showNotice(word("noted"));
+        })
+        .catch(function (status) {
+          showStatus(word(status === 403 ? "expired" : status === 422 ? "note_invalid" : status === 404 ? "not_found" : "failed"));
+        })
+        .then(function () { button.disabled = false; });
+    });
+  }
   document.querySelectorAll("time[datetime]").forEach(function (t) {
     var s = localTime(t.getAttribute("datetime"));
     if (s) {
@@ -367,6 +447,10 @@
   });
 
   function onError(f) {
+    if (f.code === "agent_gone" && transferTo) {
+      dropTransferOption(transferTo);
+      transferTo = 0;
+    }
     var p = f.client_id && pending[f.client_id];
     if (p && f.code === "rate_limited") {
       setTimeout(function () { if (pending[f.client_id]) { sendPending(f.client_id); } }, 1000);
@@ -398,10 +482,11 @@
       if (!f) {
         return;
       }
+      document.dispatchEvent(new CustomEvent("bulle:frame", {detail: f}));
       switch (f.type) {
       case "presence": showPresence(f.status); break;
       case "queue": showQueue(f); break;
-      case "chat": showChat(f.chat, f.reset); break;
+      case "chat": transferTo = 0; showChat(f.chat, f.reset); break;
       case "message": showMessage(f); break;
       case "typing": if (f.conversation_id === convId) { showTyping(f); } break;
       case "ack": break; // the message frame follows, with its client_id

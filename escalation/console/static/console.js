@@ -1,7 +1,9 @@
 // The console's socket: while it is open the agent counts as online.
 // It shows the presence the server sends; when the server closes it with
 // 4001 (session ended: signed out, removed) it goes back to sign-in,
-// otherwise it reconnects with growing delays.
+// otherwise it reconnects with growing delays. Every frame also goes to
+// the page's other scripts as a "bulle:frame" event (alert.js counts and
+// announces the chats waiting from the queue frames).
 (function () {
   "use strict";
   var el = document.getElementById("presence");
@@ -25,9 +27,13 @@
     ws.onmessage = function (ev) {
       var m;
       try { m = JSON.parse(ev.data); } catch (e) { return; }
-      if (m && m.type === "presence") {
+      if (!m) {
+        return;
+      }
+      if (m.type === "presence") {
         show(m.status);
       }
+      document.dispatchEvent(new CustomEvent("bulle:frame", {detail: m}));
     };
     ws.onclose = function (ev) {
       show("offline");

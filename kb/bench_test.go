@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/blevesearch/bleve/v2"
 	"github.com/bulle-help/bulle/kb/kbtest"
 )
 
@@ -106,6 +108,56 @@ func benchSearch(b *testing.B, dir string, queries map[string][]string) {
 		i++
 	}
 	reportPercentiles(b, lat)
+	// The same queries, as many times, on a bare Bleve index of the same
+	// articles, in the same run: the ratio says what Bulle's ranking costs.
+	bare := bareBleve(b, base.Corpus(), qs, len(lat))
+	p99, bareP99 := percentile(lat, 0.99), percentile(bare, 0.99)
+	b.ReportMetric(float64(percentile(bare, 0.50).Microseconds())/1000, "bare_bleve_p50_ms")
+	b.ReportMetric(float64(bareP99.Microseconds())/1000, "bare_bleve_p99_ms")
+	if p50, bareP50 := percentile(lat, 0.50), percentile(bare, 0.50); bareP50 > 0 && bareP99 > 0 {
+		b.ReportMetric(float64(p50)/float64(bareP50), "p50_vs_bare")
+		b.ReportMetric(float64(p99)/float64(bareP99), "p99_vs_bare")
+	}
+}
+
+// bareBleve indexes the corpus as stock Bleve would be used (default
+// mapping, scorch on disk, title and text fields) and times n match
+// queries, five results each.
+func bareBleve(b *testing.B, c *Corpus, qs []Query, n int) []time.Duration {
+	idx, err := bleve.New(filepath.Join(b.TempDir(), "bare"), bleve.NewIndexMapping())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer idx.Close()
+	batch := idx.NewBatch()
+	for _, a := range c.Articles() {
+		if err := batch.Index(a.Key(), map[string]string{"title": a.Title, "text": a.Text()}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := idx.Batch(batch); err != nil {
+		b.Fatal(err)
+	}
+	lat := make([]time.Duration, 0, n)
+	for i := range n {
+		req := bleve.NewSearchRequestOptions(bleve.NewMatchQuery(qs[i%len(qs)].Text), 5, 0, false)
+		start := time.Now()
+		if _, err := idx.Search(req); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	return lat
+}
+
+// percentile returns the q-th quantile of lat (0 for none).
+func percentile(lat []time.Duration, q float64) time.Duration {
+	if len(lat) == 0 {
+		return 0
+	}
+	s := slices.Clone(lat)
+	slices.Sort(s)
+	return s[int(q*float64(len(s)-1))]
 }
 
 func reportPercentiles(b *testing.B, lat []time.Duration) {

@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -70,6 +73,94 @@ func BenchmarkAnswerOverSocket(b *testing.B) {
 	report(b, "rtt", rtt)
 	b.ReportMetric(float64(len(rtt))/benchLoad.Seconds()/float64(b.N), "answers/s")
 	b.ReportMetric(float64(failures), "failures")
+	// The same load on a bare coder/websocket echo server, in the same run:
+	// the ratio says what the bot, the store and the protocol cost over the
+	// socket alone.
+	echo := echoLoad(b)
+	report(b, "echo_rtt", echo)
+	if e := percentile(echo, 0.99); e > 0 {
+		b.ReportMetric(float64(percentile(rtt, 0.50))/float64(percentile(echo, 0.50)), "rtt_p50_vs_echo")
+		b.ReportMetric(float64(percentile(rtt, 0.99))/float64(e), "rtt_p99_vs_echo")
+	}
+}
+
+// echoLoad runs the visitors' load (benchVisitors sockets, benchRate
+// frames a second in all, for benchLoad) against a bare coder/websocket
+// server that echoes each frame, and returns the round trips.
+func echoLoad(b *testing.B) []time.Duration {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		for {
+			typ, data, err := c.Read(r.Context())
+			if err != nil || c.Write(r.Context(), typ, data) != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	var mu sync.Mutex
+	var rtt []time.Duration
+	var wg sync.WaitGroup
+	interval := time.Duration(benchVisitors) * time.Second / benchRate
+	start := time.Now()
+	end := start.Add(benchLoad)
+	for v := range benchVisitors {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), benchLoad+10*time.Second)
+			defer cancel()
+			c, _, err := websocket.Dial(ctx, url, nil)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			defer c.CloseNow()
+			go func() {
+				// The last echoes have a second to come back; then the
+				// close ends the reader below.
+				defer time.AfterFunc(time.Second, func() { c.CloseNow() })
+				for t := start.Add(interval * time.Duration(v) / benchVisitors); t.Before(end); t = t.Add(interval) {
+					time.Sleep(time.Until(t))
+					data, _ := json.Marshal(map[string]any{"type": "message", "client_id": time.Now().Format(time.RFC3339Nano),
+						"text": benchQuestions[v%len(benchQuestions)].text})
+					if c.Write(ctx, websocket.MessageText, data) != nil {
+						return
+					}
+				}
+			}()
+			for {
+				_, data, err := c.Read(ctx)
+				at := time.Now()
+				if err != nil {
+					return
+				}
+				var f struct {
+					ClientID string `json:"client_id"`
+				}
+				json.Unmarshal(data, &f)
+				sent, _ := time.Parse(time.RFC3339Nano, f.ClientID)
+				mu.Lock()
+				rtt = append(rtt, at.Sub(sent))
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return rtt
+}
+
+// percentile returns the q-th quantile of lat (0 for none).
+func percentile(lat []time.Duration, q float64) time.Duration {
+	if len(lat) == 0 {
+		return 0
+	}
+	s := slices.Clone(lat)
+	slices.Sort(s)
+	return s[int(q*float64(len(s)-1))]
 }
 
 // runLoad runs the visitors for benchLoad and returns their round trips.

@@ -35,6 +35,7 @@ func startSite(t *testing.T) *httptest.Server {
 	e := echo.New()
 	kb.NewSite(base, store, kb.SiteOptions{Name: "Bulle"}).Register(e)
 	w.Register(e)
+	mountAvailability(t, e, true)
 	srv := httptest.NewServer(e)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -84,6 +85,14 @@ func evalAs[T any](b *browser, js string) T {
 	return v
 }
 
+// openPanel clicks the launcher and waits for the panel, which the loader
+// fetches on the first open.
+func (b *browser) openPanel() {
+	b.t.Helper()
+	b.eval(root + `.querySelector('.bubble').click()`)
+	b.wait("the open panel", root+`.querySelector('.panel') && !`+root+`.querySelector('.panel').hidden`)
+}
+
 // ask types a question in the panel and sends it.
 func (b *browser) ask(text string) {
 	b.t.Helper()
@@ -110,9 +119,8 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// Open the panel: the text box has the focus.
-	b.eval(root + `.querySelector('.bubble').click()`)
-	b.wait("the open panel with the focus in its text box",
-		`!`+root+`.querySelector('.panel').hidden && `+root+`.activeElement === `+root+`.querySelector('textarea')`)
+	b.openPanel()
+	b.wait("the focus in its text box", root+`.activeElement === `+root+`.querySelector('textarea')`)
 
 	// A question answered by an article of articles/fr.
 	b.ask("quels sont les horaires du chat ?")
@@ -179,12 +187,12 @@ func TestBrowser(t *testing.T) {
 
 	// On a phone the panel takes the whole screen.
 	b.do("phone viewport", chromedp.EmulateViewport(375, 667, chromedp.EmulateMobile))
-	b.eval(root + `.querySelector('.bubble').click()`)
+	b.openPanel()
 	b.wait("the full-screen panel", `(() => { const r = `+root+`.querySelector('.panel').getBoundingClientRect(); return r.width === innerWidth && r.height === innerHeight; })()`)
 
 	// The English page speaks English.
 	b.do("open the English demo", chromedp.Navigate(srv.URL+"/demo?lang=en"))
-	b.wait("the English bubble", `document.querySelector('[data-bulle]') && `+root+`.querySelector('.bubble').getAttribute('aria-label') === 'Close the assistant'`)
+	b.wait("the English bubble", `document.querySelector('[data-bulle]') && `+root+`.querySelector('.bubble').getAttribute('aria-label') === 'Close the assistant' && `+root+`.querySelector('.send')`)
 	if got := evalAs[string](b, root+`.querySelector('.send').textContent`); got != "Send" {
 		t.Errorf("English send button: got %q, want Send", got)
 	}

@@ -29,7 +29,7 @@ func TestBrowserMailsTheTranscriptAndDownloadsFiles(t *testing.T) {
 
 	b.do("open the demo page", chromedp.Navigate(env.srv.URL+"/demo"))
 	b.wait("the bubble", `document.querySelector('[data-bulle]') && `+root+`.querySelector('.bubble')`)
-	b.eval(root + `.querySelector('.bubble').click()`)
+	b.openPanel()
 	b.ask("quels sont les horaires du chat ?")
 	b.wait("the answer", root+`.querySelector('.msg.bot[data-kind=answer]')`)
 	if label := evalAs[string](b, root+`.querySelector('header .tool').getAttribute('aria-label')`); label != "Envoyer la transcription par e-mail" {

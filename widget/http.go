@@ -2,9 +2,7 @@ package widget
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
@@ -15,28 +13,19 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-//go:embed static/widget.js static/demo.html static/contact.html
+//go:embed static/min/loader.js static/min/panel.js static/demo.html static/contact.html
 var staticFS embed.FS
 
-// scriptMaxAge is how long browsers may keep widget.js without asking
-// again. Sites embed a fixed URL, so it must stay short for a new version
-// to reach them; the ETag makes the re-check cheap.
-const scriptMaxAge = 300
-
-// asset is an embedded file with the checksum its ETag is made from.
-type asset struct {
-	data []byte
-	etag string
-}
-
-func newAsset(name string) asset {
-	data, err := staticFS.ReadFile(name)
-	if err != nil {
-		panic(err) // embedded at build time: cannot fail
-	}
-	sum := sha256.Sum256(data)
-	return asset{data: data, etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
-}
+// Cache lifetimes of the bubble's files (assets.go).
+const (
+	// scriptMaxAge is how long browsers may keep the loader (/widget.js)
+	// without asking again. Sites embed a fixed URL, so it must stay short
+	// for a new version to reach them; the ETag makes the re-check cheap.
+	scriptMaxAge = 300
+	// immutableCache is for the panel and strings files under their
+	// content-hashed URLs, which never serve other bytes.
+	immutableCache = "public, max-age=31536000, immutable"
+)
 
 // demoTemplate is parsed once; it holds no mutable state.
 var demoTemplate = template.Must(template.ParseFS(staticFS, "static/demo.html"))
@@ -44,10 +33,27 @@ var demoTemplate = template.Must(template.ParseFS(staticFS, "static/demo.html"))
 // Register mounts the bubble script, the visitor WebSocket and the demo
 // page on e.
 func (w *Widget) Register(e *echo.Echo) {
-	js := newAsset("static/widget.js")
-	e.Match([]string{http.MethodGet, http.MethodHead}, "/widget.js", func(c echo.Context) error {
-		return serveScript(c, js)
+	b, err := builtBubble()
+	if err != nil {
+		panic(err) // embedded at build time, and built by the tests: cannot fail
+	}
+	get := []string{http.MethodGet, http.MethodHead}
+	e.Match(get, "/widget.js", func(c echo.Context) error {
+		return serveScript(c, b.loader, fmt.Sprintf("public, max-age=%d", scriptMaxAge))
 	})
+	// The panel and the strings files, fetched by the loader on first open.
+	bubbleFile := func(c echo.Context) error {
+		a, immutable, ok := b.lookup(c.Request().URL.Path)
+		if !ok {
+			return echo.ErrNotFound
+		}
+		if immutable {
+			return serveScript(c, a, immutableCache)
+		}
+		return serveScript(c, a, "no-cache")
+	}
+	e.Match(get, "/widget/:file", bubbleFile)
+	e.Match(get, "/widget/i18n/:file", bubbleFile)
 	e.GET("/widget/ws", w.handleWS)
 	e.Match([]string{http.MethodGet, http.MethodHead}, "/demo", w.handleDemo)
 	if w.opt.Tickets != nil {
@@ -153,17 +159,39 @@ func renderContact(c echo.Context, status int, p contactPage) error {
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
-// serveScript sends widget.js with a checksum ETag.
-func serveScript(c echo.Context, a asset) error {
+// serveScript sends one of the bubble's scripts with a checksum ETag,
+// gzipped for the browsers that take it (all of them).
+func serveScript(c echo.Context, a asset, cache string) error {
 	h := c.Response().Header()
-	h.Set("ETag", a.etag)
-	h.Set("Cache-Control", fmt.Sprintf("public, max-age=%d", scriptMaxAge))
+	gz := acceptsGzip(c.Request().Header.Get("Accept-Encoding"))
+	etag := a.etag(gz)
+	h.Set("ETag", etag)
+	h.Set("Cache-Control", cache)
+	h.Add("Vary", "Accept-Encoding")
 	// Other sites load it; let them even when they isolate themselves (COEP).
 	h.Set("Cross-Origin-Resource-Policy", "cross-origin")
-	if inm := c.Request().Header.Get("If-None-Match"); inm != "" && strings.Contains(inm, a.etag) {
+	h.Set("X-Content-Type-Options", "nosniff")
+	if inm := c.Request().Header.Get("If-None-Match"); inm != "" && strings.Contains(inm, etag) {
 		return c.NoContent(http.StatusNotModified)
 	}
-	return c.Blob(http.StatusOK, "application/javascript; charset=utf-8", a.data)
+	body := a.data
+	if gz {
+		h.Set("Content-Encoding", "gzip")
+		body = a.gz
+	}
+	return c.Blob(http.StatusOK, "application/javascript; charset=utf-8", body)
+}
+
+// acceptsGzip reads an Accept-Encoding header: gzip, unless refused with q=0.
+func acceptsGzip(header string) bool {
+	for _, part := range strings.Split(header, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(name), "gzip") || strings.TrimSpace(name) == "*" {
+			q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
+			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+		}
+	}
+	return false
 }
 
 // hostPattern is what a Host header may look like to be written into the

@@ -32,7 +32,7 @@ func TestBrowserLiveChat(t *testing.T) {
 
 	b.do("open the demo page", chromedp.Navigate(env.srv.URL+"/demo"))
 	b.wait("the bubble", `document.querySelector('[data-bulle]') && `+root+`.querySelector('.bubble')`)
-	b.eval(root + `.querySelector('.bubble').click()`)
+	b.openPanel()
 	b.ask("je veux parler à un conseiller")
 	b.wait("the hand-off", root+`.querySelector('.msg.bot button[data-channel=chat]')`)
 	b.eval(root + `.querySelector('.msg.bot button[data-channel=chat]').click()`)
@@ -74,6 +74,22 @@ func TestBrowserLiveChat(t *testing.T) {
 	if got := evalAs[[]string](b, `(() => { const m = `+root+`.querySelector('.msg.agent:not(.typing)'); return [m.querySelector('.who').textContent, m.querySelector('.text').textContent]; })()`); got[0] != "Ana" || got[1] != "Bonjour, je suis là." {
 		t.Errorf("agent message: got %q, want Ana's words under her name", got)
 	}
+
+	// With the panel closed, a new message from Ana shows on the launcher.
+	b.eval(`Bulle.close()`)
+	if _, _, err := store.AppendAgentMessage(ctx, ana.ID, escalation.NewMessage{ConversationID: conv.ID, Body: "Vous êtes là ?"}); err != nil {
+		t.Fatal(err)
+	}
+	hub.Publish(conv.ID)
+	b.wait("the unread badge", root+`.querySelector('.badge').textContent === '1' && `+
+		root+`.querySelector('.bubble').getAttribute('aria-label') === "Ouvrir l'assistant : nouveaux messages"`)
+	// The next page loads the panel at once, closed, to keep the chat
+	// going; opening it clears the badge.
+	b.do("reload", chromedp.Reload())
+	b.wait("the panel loaded, closed, during a chat", root+` && `+root+`.querySelector('.panel') && `+root+`.querySelector('.panel').hidden && `+
+		`performance.getEntriesByType('resource').some(r => r.name.includes('/widget/panel.'))`)
+	b.openPanel()
+	b.wait("no badge", root+`.querySelector('.badge').textContent === '' && `+root+`.querySelectorAll('.msg.agent:not(.typing)').length === 2`)
 
 	// The visitor types: the console hears it.
 	for len(console.C()) > 0 {
@@ -127,7 +143,7 @@ func TestBrowserChatNotOpenOffersTheTicketForm(t *testing.T) {
 
 	b.do("open the demo page", chromedp.Navigate(env.srv.URL+"/demo"))
 	b.wait("the bubble", `document.querySelector('[data-bulle]') && `+root+`.querySelector('.bubble')`)
-	b.eval(root + `.querySelector('.bubble').click()`)
+	b.openPanel()
 	b.ask("je veux parler à un conseiller")
 	b.wait("the hand-off", root+`.querySelector('.msg.bot button[data-channel=chat]')`)
 	b.eval(root + `.querySelector('.msg.bot button[data-channel=chat]').click()`)

@@ -43,6 +43,7 @@ func TestBrowserVerification(t *testing.T) {
 	}
 	e := echo.New()
 	w.Register(e)
+	mountAvailability(t, e, true)
 	now := time.Now()
 	signed := escalation.SignIdentity(verifySecret, escalation.Identity{Email: "ana@example.org", Name: "Ana",
 		IssuedAt: now.Unix(), ExpiresAt: now.Add(time.Hour).Unix()})
@@ -67,7 +68,7 @@ func TestBrowserVerification(t *testing.T) {
 	// ticket asks for a person by email and sends the form to email.
 	ticket := func(email string) {
 		t.Helper()
-		b.eval(root + `.querySelector('.bubble').click()`)
+		b.openPanel()
 		b.ask("je veux parler à un conseiller")
 		b.wait("the hand-off", root+`.querySelector('.msg.bot[data-kind=handoff] button[data-channel=email]')`)
 		b.eval(root + `.querySelector('.msg.bot[data-kind=handoff] button[data-channel=email]').click()`)

@@ -106,6 +106,7 @@ func TestBrowserConsoleChatsWithTheBubble(t *testing.T) {
 	visitorTab.do("open the demo page", chromedp.Navigate(m.URL()+"/demo"))
 	visitorTab.wait("the bubble", `document.querySelector('[data-bulle]') && `+bubbleRoot+`.querySelector('.bubble')`)
 	visitorTab.eval(bubbleRoot + `.querySelector('.bubble').click()`)
+	visitorTab.wait("the panel, fetched on the first open", bubbleRoot+`.querySelector('textarea')`)
 	ask := func(text string) {
 		t.Helper()
 		visitorTab.eval(`(() => { const t = ` + bubbleRoot + `.querySelector('textarea'); t.value = ` + jsString(text) + `; ` +

@@ -163,7 +163,7 @@ func TestReconnectStormLosesNothing(t *testing.T) {
 
 type stormState struct {
 	goroutines int
-	heap       uint64 // live bytes after a collection
+	heap       uint64  // live bytes after a collection
 	cpu        float64 // cores used during the window
 }
 

@@ -23,10 +23,31 @@ test: deps
 	$(GO) vet ./...
 	BULLE_REQUIRE_BROWSER=1 $(GO) test -timeout 8m ./...
 
+# axe-core, at the version testdata/npm/package-lock.json pins, in
+# testdata/npm/node_modules (not in git). npm ci runs again only when the
+# lock file is newer than the installed copy.
+AXE := testdata/npm/node_modules/axe-core/axe.min.js
+$(AXE): testdata/npm/package.json testdata/npm/package-lock.json
+	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+		command -v apt-get >/dev/null 2>&1 || { echo "make: node and npm are missing and there is no apt-get: the browser tests need axe-core from npm; install Node.js and npm" >&2; exit 1; }; \
+		SUDO=; \
+		if [ "$$(id -u)" -ne 0 ]; then \
+			command -v sudo >/dev/null 2>&1 || { echo "make: node and npm are missing; run as root or install sudo, or: apt-get install -y nodejs npm" >&2; exit 1; }; \
+			SUDO=sudo; \
+		fi; \
+		echo "make: installing Node.js and npm for axe-core"; \
+		$$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm; \
+	fi
+	@echo "make: installing axe-core for the browser tests (npm ci in testdata/npm)"
+	npm ci --prefix testdata/npm --no-audit --no-fund --ignore-scripts
+	@test -f $@ || { echo "make: npm ci did not install $@" >&2; exit 1; }
+	@touch $@
+
 ## deps: make sure what the tests need is installed: Go and a C compiler
-# (checked), and chromium for the browser test (installed with apt-get when
-# missing, through sudo when not root).
-deps: check-tools
+# (checked), chromium for the browser test (installed with apt-get when
+# missing, through sudo when not root), and axe-core from npm, which the
+# browser tests check the bubble's accessibility with (node and npm checked).
+deps: check-tools $(AXE)
 	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || [ -x /usr/bin/chromium ]; then \
 		exit 0; \
 	fi; \

@@ -21,7 +21,7 @@ import (
 //
 //   - the loader (static/loader.js with static/loader.css inside it),
 //     served at /widget.js: reads its script tag, draws the launcher and
-//     defines window.Bulle; about 2.5 KB gzipped, on every page of the
+//     defines window.Bulle; about 2.8 KB gzipped, on every page of the
 //     sites that embed it.
 //   - the panel (static/panel.js with static/panel.css inside it), served
 //     at /widget/panel.<hash>.js: the conversation, fetched on the first

@@ -93,10 +93,11 @@ func (b *browser) openPanel() {
 	b.wait("the open panel", root+`.querySelector('.panel') && !`+root+`.querySelector('.panel').hidden`)
 }
 
-// ask types a question in the panel and sends it.
+// ask types a question in the panel and sends it (with the panel's own
+// send button: forms in the log have theirs).
 func (b *browser) ask(text string) {
 	b.t.Helper()
-	b.eval(fmt.Sprintf(`(() => { const t = %s.querySelector('textarea'); t.value = %q; %s.querySelector('.send').click(); })()`, root, text, root))
+	b.eval(fmt.Sprintf(`(() => { const t = %s.querySelector('textarea'); t.value = %q; %s.querySelector('.panel > form .send').click(); })()`, root, text, root))
 }
 
 // TestBrowser opens the demo page in headless Chromium and talks to the

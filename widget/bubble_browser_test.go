@@ -2,9 +2,11 @@ package widget
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -128,6 +130,27 @@ func (f *fakeUploads) list() []string {
 // chatIsOpen says whether live chat is open; change adjusts the options.
 func startBubbleSite(t *testing.T, chatIsOpen bool, change func(*Options, *escalation.Store)) *bubbleSite {
 	t.Helper()
+	return startBubbleSiteOf(t, testArticles, chatIsOpen, change)
+}
+
+// hostPage is /page: a host page whose script tag takes its data-*
+// options from the query (lang, accent, position, greeting, strings).
+func hostPage(c echo.Context) error {
+	attrs := ""
+	for _, k := range []string{"lang", "accent", "position", "greeting", "strings"} {
+		if v := c.QueryParam(k); v != "" {
+			attrs += fmt.Sprintf(` data-%s="%s"`, k, html.EscapeString(v))
+		}
+	}
+	lang := cmp.Or(c.QueryParam("lang"), "en")
+	return c.HTML(http.StatusOK, `<!doctype html><html lang="`+html.EscapeString(lang)+`"><head><meta charset="utf-8">`+
+		`<meta name="viewport" content="width=device-width, initial-scale=1"><title>Shop</title></head>`+
+		`<body><main><h1>Shop</h1><p>Teas and infusions.</p></main><script src="/widget.js"`+attrs+` async></script></body></html>`)
+}
+
+// startBubbleSiteOf is startBubbleSite on other articles.
+func startBubbleSiteOf(t *testing.T, articles map[string]string, chatIsOpen bool, change func(*Options, *escalation.Store)) *bubbleSite {
+	t.Helper()
 	store := openStore(t)
 	tokens, err := escalation.NewReplyTokens(bytes.Repeat([]byte{5}, 32))
 	if err != nil {
@@ -137,7 +160,7 @@ func startBubbleSite(t *testing.T, chatIsOpen bool, change func(*Options, *escal
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := openBase(t, writeArticles(t, testArticles))
+	base := openBase(t, writeArticles(t, articles))
 	var avail bot.Availability = chatOpen{}
 	if !chatIsOpen {
 		avail = chatClosedUntil{time.Date(2026, 11, 30, 4, 0, 0, 0, saturdayNoon.Location())}
@@ -153,9 +176,10 @@ func startBubbleSite(t *testing.T, chatIsOpen bool, change func(*Options, *escal
 	e := echo.New()
 	w.Register(e)
 	mountAvailability(t, e, chatIsOpen)
-	for p, html := range hostPages {
-		e.GET(p, func(c echo.Context) error { return c.HTML(http.StatusOK, html) })
+	for p, page := range hostPages {
+		e.GET(p, func(c echo.Context) error { return c.HTML(http.StatusOK, page) })
 	}
+	e.GET("/page", hostPage)
 	site := &bubbleSite{store: store, uploads: &fakeUploads{store: store}}
 	e.POST("/widget/uploads", site.uploads.handle)
 	site.srv = httptest.NewServer(e)
@@ -315,12 +339,25 @@ func TestBrowserOptionsAndHostileCSS(t *testing.T) {
 
 // wsShim stands in for the server of the upload endpoint (docs/widget.md):
 // it adds the upload limits to the welcome, and records the frames sent.
+// With window.__refuseUploads set, it answers the next ticket frame with
+// files itself, as a server that no longer has them does (bad_ticket on
+// uploads), without sending it.
 const wsShim = `(() => {
 	const Native = window.WebSocket;
 	window.__sent = [];
 	window.WebSocket = class extends Native {
-		send(d) { window.__sent.push(JSON.parse(d)); super.send(d); }
+		send(d) {
+			const f = JSON.parse(d);
+			window.__sent.push(f);
+			if (window.__refuseUploads && f.type === 'ticket' && f.uploads) {
+				window.__refuseUploads = false;
+				setTimeout(() => this.__fn({data: JSON.stringify({type: 'error', code: 'bad_ticket', field: 'uploads', client_id: f.client_id, message: 'uploads: not staged'})}));
+				return;
+			}
+			super.send(d);
+		}
 		set onmessage(fn) {
+			this.__fn = fn;
 			super.onmessage = fn && ((e) => {
 				const f = JSON.parse(e.data);
 				if (f.type === 'welcome') f.uploads = {max_bytes: 1048576, max_total: 2097152, max_files: 3};
@@ -392,15 +429,17 @@ func TestBrowserPersonAndEmailForm(t *testing.T) {
 	b.eval(root + `.querySelector('form.ticket .chosen li:nth-child(2) button').click()`)
 	b.wait("two files", root+`.querySelectorAll('form.ticket .chosen li').length === 2`)
 
-	b.eval(`(() => { const f = ` + root + `.querySelector('form.ticket'); f.querySelector('[name=email]').value = 'ana@example.org';
+	// The first ticket frame is refused as naming files the server no
+	// longer has: the bubble uploads them again and resends, once.
+	b.eval(`(() => { window.__refuseUploads = true; const f = ` + root + `.querySelector('form.ticket'); f.querySelector('[name=email]').value = 'ana@example.org';
 		f.querySelector('[name=topic]').value = 'billing'; f.querySelector('.send').click(); })()`)
 	b.wait("the ticket's reference", root+`.querySelector('.msg.system[data-kind=ticket_created]') && !`+root+`.querySelector('form.ticket')`)
-	if got := strings.Join(site.uploads.list(), ","); got != "capture.png 12,facture.pdf 16" {
-		t.Errorf("uploads: got %q, want the two files kept", got)
+	if got := strings.Join(site.uploads.list(), ","); got != "capture.png 12,facture.pdf 16,capture.png 12,facture.pdf 16" {
+		t.Errorf("uploads: got %q, want the two files kept, uploaded again after the refusal", got)
 	}
 	frame := evalAs[string](b, `JSON.stringify(window.__sent.filter(f => f.type === 'ticket').map(f => [f.topic, f.email, f.uploads]))`)
-	if frame != `[["billing","ana@example.org",["u1","u2"]]]` {
-		t.Errorf("ticket frame: got %s, want the topic, the address and the uploads", frame)
+	if frame != `[["billing","ana@example.org",["u1","u2"]],["billing","ana@example.org",["u3","u4"]]]` {
+		t.Errorf("ticket frames: got %s, want the topic, the address and the uploads, then the new uploads", frame)
 	}
 	note := evalAs[string](b, root+`.querySelector('.msg.system[data-kind=ticket_created]').textContent`)
 	ref := evalAs[string](b, `JSON.parse(localStorage.getItem('bulle:`+site.srv.URL+`')).messages.filter(m => m.kind === 'ticket_created')[0].ticket`)

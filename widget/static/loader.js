@@ -52,9 +52,11 @@
 
   // ---- colours -------------------------------------------------------------
 
-  // The accent is a #rgb or #rrggbb colour. The text on it is white or
-  // near-black, whichever reads better; links and borders on white use the
-  // accent darkened until it reaches a 4.5:1 contrast (WCAG AA).
+  // The accent is a #rgb or #rrggbb colour. The text on it is white when
+  // that reaches a 4.5:1 contrast (WCAG AA), else near-black, else black,
+  // which always does then. Links and borders on white use the accent
+  // darkened until it reaches 5.1:1 on white: 4.5:1 still on the tinted
+  // backgrounds they sit on too (#eef1fb).
   function rgb(hex) {
     var m = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(hex);
     if (!m) return null;
@@ -67,9 +69,10 @@
   }
   function css(c) { return "rgb(" + c.map(Math.round).join(",") + ")"; }
   var accent = rgb(data("data-accent")) || [52, 81, 178];
-  var onAccent = (1.05 / (luminance(accent) + 0.05)) >= 4.5 ? "#fff" : "#1f2328";
+  var lum = luminance(accent) + 0.05; // #1f2328's is 0.0164
+  var onAccent = 1.05 / lum >= 4.5 ? "#fff" : lum / 0.0664 >= 4.5 ? "#1f2328" : "#000";
   var ink = accent;
-  while (1.05 / (luminance(ink) + 0.05) < 4.5) ink = ink.map(function (v) { return v * 0.9; });
+  while (1.05 / (luminance(ink) + 0.05) < 5.1) ink = ink.map(function (v) { return v * 0.9; });
 
   // ---- the launcher ----------------------------------------------------------
 
@@ -107,9 +110,28 @@
 
   var isOpen = false, unread = 0;
 
+  // The site's own words (Bulle.setStrings, data-strings), over the
+  // strings files: by language, and "*" for every language.
+  var own = {};
+
+  // words lays the site's words for lang over base.
+  function words(lang, base) {
+    return Object.assign({}, base, own["*"], own[lang]);
+  }
+
+  // keep adds the site's words o: {key: text} for lang ("*": every
+  // language), or {fr: {key: text}, ...} for each language.
+  function keep(o, lang) {
+    Object.keys(o || {}).forEach(function (k) {
+      var v = o[k];
+      if (typeof v === "string") (own[lang] = own[lang] || {})[k] = v;
+      else if (v && typeof v === "object" && lang === "*") keep(v, k.slice(0, 2).toLowerCase());
+    });
+  }
+
   // label says what the launcher does, in the current language.
   function label() {
-    var w = BUILD.langs[cfg.lang];
+    var w = words(cfg.lang, BUILD.langs[cfg.lang]);
     launcher.setAttribute("aria-label", isOpen ? w.close : unread ? w.unread : w.open);
     badge.textContent = unread && !isOpen ? String(Math.min(unread, 99)) : "";
   }
@@ -172,7 +194,7 @@
     if (panel || !factory || !strings[cfg.lang]) return;
     panel = factory({
       cfg: cfg, root: root, wrap: wrap, launcher: launcher, adopt: adopt,
-      strings: function () { return strings[cfg.lang]; },
+      strings: function () { return words(cfg.lang, strings[cfg.lang]); },
       opened: function (o) { isOpen = o; if (o) unread = 0; launcher.setAttribute("aria-expanded", String(o)); label(); },
       unread: function () { if (!isOpen) { unread++; label(); } }
     });
@@ -214,6 +236,14 @@
         });
       }
     },
+    // setStrings({key: text}) says any of the bubble's strings in the
+    // site's own words, in every language; setStrings({key: text}, "fr")
+    // in one; setStrings({fr: {...}, en: {...}}) in each of them.
+    setStrings: function (o, lang) {
+      keep(o, lang ? String(lang).slice(0, 2).toLowerCase() : "*");
+      label();
+      if (panel) panel.setStrings();
+    },
     identify: function (who) { call("identify", [who || {}]); },
     prefill: function (what) { call("prefill", [what || {}]); },
     // For the panel and strings scripts only.
@@ -225,6 +255,11 @@
     },
     _p: function (f) { factory = f; start(); }
   };
+
+  // data-strings: the same as Bulle.setStrings, in JSON.
+  try { api.setStrings(JSON.parse(data("data-strings") || "{}")); } catch (e) {
+    if (window.console) console.warn("Bulle: data-strings is not JSON: " + e.message);
+  }
 
   function boot() {
     document.body.appendChild(host);

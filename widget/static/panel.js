@@ -83,6 +83,9 @@
 
     // Icons are SVG paths, not emoji, which some systems lack fonts for.
     var ICONS = {
+      list: "M4 5h16v2H4zm0 6h16v2H4zm0 6h10v2H4z",
+      star: "M12 2.5l2.9 6.1 6.6.8-4.9 4.6 1.3 6.6L12 17.3l-5.9 3.3 1.3-6.6-4.9-4.6 6.6-.8z",
+      x: "M19 6.41 17.59 5 12 10.59 6.41 5 5 6.41 10.59 12 5 17.59 6.41 19 12 13.41 17.59 19 19 17.59 13.41 12z",
       mail: "M20 4H4c-1.1 0-2 .9-2 2v12c0 1.1.9 2 2 2h16c1.1 0 2-.9 2-2V6c0-1.1-.9-2-2-2zm0 4-8 5-8-5V6l8 5 8-5v2z",
       up: "M1 21h4V9H1v12zm22-11c0-1.1-.9-2-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L14.17 1 7.59 7.59C7.22 7.95 7 8.45 7 9v10c0 1.1.9 2 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73v-2z",
       down: "M15 3H6c-.83 0-1.54.5-1.84 1.22l-3.02 7.05c-.09.23-.14.47-.14.73v2c0 1.1.9 2 2 2h6.31l-.95 4.57-.03.32c0 .41.17.79.44 1.06L9.83 23l6.59-6.59c.36-.36.58-.86.58-1.41V5c0-1.1-.9-2-2-2zm4 0v12h4V3h-4z"
@@ -113,16 +116,27 @@
 
     // build draws the panel in the current language; a new language draws
     // it again (the conversation is in state, not in the DOM).
-    var panel, log, input, status, queueBar, queueText, queueLeave;
+    var panel, log, live, input, status, queueBar, queueText, queueLeave, mine;
 
     function build() {
       var transcriptBtn = el("button", { class: "tool", type: "button", "aria-label": T.transcript, title: T.transcript }, [icon("mail")]);
-      var closeBtn = el("button", { class: "close", type: "button", "aria-label": T.close, text: "×" });
+      // "My requests" opens the help center's own page in a new tab, where
+      // the visitor asks for the sign-in link: that form is same-origin
+      // only (docs/widget.md, "My requests").
+      mine = el("a", { class: "tool", href: requestsURL(), target: "_blank", rel: "noopener",
+        "aria-label": T.requests + " " + T.newTab, title: T.requests }, [icon("list")]);
+      mine.hidden = !topics.length;
+      var closeBtn = el("button", { class: "close", type: "button", "aria-label": T.close, title: T.close }, [icon("x")]);
       status = el("div", { class: "status", role: "status" });
       queueText = el("span", {});
       queueLeave = el("button", { type: "button", text: T.queueLeave });
       queueBar = el("div", { class: "queue", role: "status", hidden: "" }, [queueText, queueLeave]);
-      log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": T.title });
+      // The log is not a live region: drawing it again (on open, in another
+      // language) would read the whole history out. New messages are said
+      // once, in live, as they arrive. It takes the focus, to be scrolled
+      // with the keys.
+      log = el("div", { class: "log", role: "log", "aria-live": "off", "aria-label": T.title, tabindex: "0" });
+      live = el("div", { class: "sr", "aria-live": "polite" });
       var old = input;
       input = el("textarea", { id: "bulle-input", rows: "1", maxlength: String(MAX_TEXT), placeholder: T.placeholder });
       if (old) input.value = old.value;
@@ -131,24 +145,29 @@
         input,
         el("button", { class: "send", type: "submit", text: T.send })
       ]);
-      var hidden = !panel || panel.hidden;
+      var hidden = !panel || panel.hidden, focused = panel && panel.contains(root.activeElement);
       if (panel) panel.remove();
       panel = el("section", { class: "panel", id: "bulle-panel", role: "dialog", "aria-label": T.title, lang: LANG }, [
         el("header", {}, [
           el("div", { class: "titles" }, [el("h2", { text: T.title }), el("p", { text: T.subtitle })]),
           transcriptBtn,
+          mine,
           closeBtn
         ]),
-        status, queueBar, log, form
+        status, queueBar, log, form, live
       ]);
       panel.hidden = hidden;
       wrap.insertBefore(panel, launcher);
+      fit();
+      if (focused) input.focus();
 
       closeBtn.addEventListener("click", close);
+      // The panel is modal once the visitor is in it: a panel shown open
+      // as it was left, on the next page, does not hide that page from a
+      // screen reader until then.
+      panel.addEventListener("focusin", function () { panel.setAttribute("aria-modal", "true"); });
       transcriptBtn.addEventListener("click", showTranscriptForm);
-      panel.addEventListener("keydown", function (e) {
-        if (e.key === "Escape") { e.preventDefault(); close(); }
-      });
+      panel.addEventListener("keydown", trap);
       input.addEventListener("keydown", function (e) {
         if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
       });
@@ -166,17 +185,63 @@
 
     function open(focus) {
       panel.hidden = false;
+      panel.setAttribute("aria-modal", "true");
       ctx.opened(true);
       state.open = true;
       save();
       connect();
+      fit();
       scrollDown();
       if (focus) input.focus();
     }
 
+    // trap keeps the keyboard in the open panel: Tab from its last control
+    // goes to its first, Shift+Tab from its first to its last; Escape
+    // closes it, and close gives the focus back to the launcher.
+    function trap(e) {
+      if (e.key === "Escape") { e.preventDefault(); return close(); }
+      if (e.key !== "Tab") return;
+      var all = Array.prototype.filter.call(panel.querySelectorAll("button,a[href],input,select,textarea,[tabindex]"), function (x) {
+        return !x.disabled && x.tabIndex >= 0 && x.getClientRects().length;
+      });
+      var at = root.activeElement, first = all[0], last = all[all.length - 1];
+      if (at === (e.shiftKey ? first : last)) {
+        e.preventDefault();
+        (e.shiftKey ? last : first).focus();
+      }
+    }
+
+    // fit sizes the full-screen panel of a phone to the visual viewport:
+    // the part of the page the on-screen keyboard leaves visible, which
+    // the layout viewport (and so position: fixed) ignores in Safari and in
+    // Chrome for Android. The text box stays above the keyboard.
+    var vv = window.visualViewport;
+
+    function fit() {
+      var s = panel.style, phone = innerWidth < 600 && vv && !panel.hidden;
+      s.top = phone ? vv.offsetTop + "px" : "";
+      s.height = phone ? vv.height + "px" : "";
+      s.bottom = phone ? "auto" : "";
+      return phone;
+    }
+    if (vv) {
+      // A keyboard that opens hides the end of the log: show it again.
+      vv.addEventListener("resize", function () { if (fit()) scrollDown(); });
+      vv.addEventListener("scroll", fit);
+    }
+
+    // say reads a new message out to screen readers, once.
+    function say(text) {
+      live.appendChild(el("p", { text: text }));
+      if (live.childNodes.length > 3) live.firstChild.remove();
+    }
+
+    function requestsURL() { return ORIGIN + "/requests?lang=" + encodeURIComponent(LANG); }
+
     function close() {
       if (panel.hidden) return;
       panel.hidden = true;
+      panel.removeAttribute("aria-modal");
       ctx.opened(false);
       state.open = false;
       save();
@@ -194,6 +259,7 @@
       var n = el("div", { class: "note" + (cls ? " " + cls : ""), text: text });
       if (extra) { n.appendChild(document.createTextNode(" ")); n.appendChild(extra); }
       log.appendChild(n);
+      if (cls !== "intro") say(text);
       scrollDown();
       return n;
     }
@@ -235,6 +301,11 @@
       }
       row.setAttribute("data-seq", String(m.seq));
       row.setAttribute("data-kind", m.kind || "");
+      if (m.kind === "ticket_created") {
+        row.appendChild(document.createTextNode(" "));
+        row.appendChild(el("a", { class: "pointer", href: requestsURL(), target: "_blank", rel: "noopener", text: T.requestsFollow,
+          "aria-label": T.requestsFollow + " " + T.newTab }));
+      }
       if (m.attachments && m.attachments.length) row.appendChild(fileButtons(m.attachments));
       return row;
     }
@@ -398,7 +469,7 @@
       var id0 = identity || who;
       email.value = id0.email || "";
       name.value = id0.name || "";
-      var fix = el("p", { class: "fix", role: "alert" });
+      var fix = el("p", { class: "fix", role: "alert", id: "fix-" + id });
       var send = el("button", { type: "submit", class: "send", text: T.formSend });
       var form = el("form", { class: "ticket", "data-client-id": id });
       var files = uploads ? fileField(form) : null;
@@ -411,6 +482,7 @@
         e.preventDefault();
         fix.textContent = "";
         send.disabled = true;
+        each(form, "[aria-invalid]", function (x) { x.removeAttribute("aria-invalid"); });
         state.email = email.value.trim(); // prefills the transcript form
         save();
         var f = { type: "ticket", client_id: id, topic: topic.value, email: state.email, name: name.value.trim(),
@@ -490,7 +562,7 @@
       function draw() {
         list.textContent = "";
         chosen.forEach(function (f, i) {
-          var rm = el("button", { type: "button", "aria-label": fill(T.formFileRemove, { name: f.name }), title: fill(T.formFileRemove, { name: f.name }), text: "×" });
+          var rm = el("button", { type: "button", "aria-label": fill(T.formFileRemove, { name: f.name }), title: fill(T.formFileRemove, { name: f.name }) }, [icon("x")]);
           rm.addEventListener("click", function () { chosen.splice(i, 1); draw(); pick.focus(); });
           list.appendChild(el("li", {}, [el("span", { text: f.name }), rm]));
         });
@@ -671,6 +743,7 @@
       }
       state.token = f.token;
       topics = f.topics || [];
+      mine.hidden = !topics.length;
       identity = f.identity || null;
       uploads = f.uploads || null;
       save();
@@ -709,7 +782,10 @@
       if (m.client_id) dropPending(m.client_id);
       else save();
       if (m.role === "agent") showTyping(false);
-      if (m.role !== "visitor" && panel.hidden) ctx.unread();
+      if (m.role !== "visitor") {
+        if (panel.hidden) ctx.unread();
+        else say((m.agent ? m.agent + ": " : "") + m.text);
+      }
       refresh();
       scrollDown();
     }
@@ -730,11 +806,22 @@
           return;
         case "bad_ticket":
           var tf = log.querySelector('form.ticket[data-client-id="' + cssEscape(f.client_id || "") + '"]');
+          // Staged files the server no longer has (swept after an hour):
+          // upload them again and resend, once (docs/widget.md).
+          if (tf && f.field === "uploads" && !tf.again) {
+            tf.again = true;
+            return tf.requestSubmit();
+          }
           if (tf) {
-            tf.querySelector(".fix").textContent = T.formFix + f.message;
+            var fix = tf.querySelector(":scope > .fix"); // not the file field's
+            fix.textContent = T.formFix + f.message;
             tf.querySelector(".send").disabled = false;
             var field = tf.querySelector('[name="' + (f.field === "text" ? "message" : cssEscape(f.field || "")) + '"]');
-            if (field) field.focus();
+            if (field) {
+              field.setAttribute("aria-invalid", "true");
+              field.setAttribute("aria-describedby", fix.id);
+              field.focus();
+            }
             return;
           }
           note(T.error, "error");
@@ -871,8 +958,9 @@
       }
       var label = agentName ? fill(T.agentTyping, { name: agentName }) : T.someoneTyping;
       if (!typingRow) {
-        typingRow = el("div", { class: "msg agent typing", role: "status", "aria-label": label, title: label },
+        typingRow = el("div", { class: "msg agent typing", "aria-hidden": "true", title: label },
           [el("i", {}), el("i", {}), el("i", {})]);
+        say(label);
       }
       log.appendChild(typingRow); // last, after anything that came meanwhile
       scrollDown();
@@ -904,7 +992,7 @@
       var stars = el("div", { class: "stars", role: "group", "aria-label": T.rateAsk });
       [1, 2, 3, 4, 5].forEach(function (n) {
         var star = fill(T.rateStar, { n: n });
-        var b = el("button", { type: "button", "aria-pressed": "false", "aria-label": star, title: star, "data-rating": String(n), text: "★" });
+        var b = el("button", { type: "button", "aria-pressed": "false", "aria-label": star, title: star, "data-rating": String(n) }, [icon("star")]);
         b.addEventListener("click", function () {
           rating = n;
           each(stars, "button", function (x) { x.setAttribute("aria-pressed", String(Number(x.getAttribute("data-rating")) <= n)); });
@@ -1086,6 +1174,7 @@
     if (state.open) { // as it was, without taking the page's focus
       panel.hidden = false;
       ctx.opened(true);
+      fit();
       scrollDown();
     }
     // Connect once the loader has made the calls the page made before the
@@ -1106,6 +1195,12 @@
         hoursAt = 0;
         build();
         reconnect(); // the hello names the language
+      },
+      // Bulle.setStrings once the panel is here: the same language, in the
+      // site's own words.
+      setStrings: function () {
+        T = ctx.strings();
+        build();
       },
       identify: function (o) {
         if (typeof o.email === "string") who.email = o.email;

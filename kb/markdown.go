@@ -63,7 +63,26 @@ type parsed struct {
 func parseMarkdown(src []byte) parsed {
 	ctx := parser.NewContext(parser.WithIDs(newAnchorIDs()))
 	doc := markdown.Parser().Parse(text.NewReader(src), parser.WithContext(ctx))
+	keepOnlyIDs(doc)
 	return parsed{doc: doc, src: src}
+}
+
+// keepOnlyIDs drops every attribute an article wrote ({.class style=…}
+// after a heading) but the id, which names the heading's anchor: goldmark
+// renders a style, and the pages allow inline styles (for table
+// alignment), so an article could restyle or cover the page.
+func keepOnlyIDs(doc ast.Node) {
+	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering || n.Attributes() == nil {
+			return ast.WalkContinue, nil
+		}
+		id, ok := n.AttributeString("id")
+		n.RemoveAttributes()
+		if ok {
+			n.SetAttributeString("id", id)
+		}
+		return ast.WalkContinue, nil
+	})
 }
 
 // Render turns an article body into safe HTML, with the same heading anchors

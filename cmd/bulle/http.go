@@ -7,8 +7,10 @@ import (
 	"html"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bulle-help/bulle/escalation"
 	"github.com/labstack/echo/v4"
@@ -29,6 +31,11 @@ func newEcho(log *slog.Logger) *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = errorHandler(log)
+	// A client's address is its connection's: without an extractor, echo's
+	// RealIP believes X-Forwarded-For and X-Real-IP, which anyone can send,
+	// and a per-client limit (the contact form's) would count each forged
+	// value as a new client.
+	e.IPExtractor = echo.ExtractIPDirect()
 	e.Use(
 		requestLogger(log),
 		middleware.RecoverWithConfig(middleware.RecoverConfig{
@@ -46,8 +53,24 @@ func newEcho(log *slog.Logger) *echo.Echo {
 			ContentSecurityPolicy: contentSecurityPolicy,
 		}),
 		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: bodyLimit, Skipper: boundsItsOwnBody}),
+		utf8Only,
 	)
 	return e
+}
+
+// utf8Only refuses a request whose path or query, decoded, is not UTF-8.
+// Every page is UTF-8 and browsers send nothing else; the pages that show
+// their query back (the searches) would otherwise write the bytes into
+// their HTML. A query that does not decode is left to its handler.
+func utf8Only(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		u := c.Request().URL
+		q, err := url.QueryUnescape(u.RawQuery)
+		if !utf8.ValidString(u.Path) || err == nil && !utf8.ValidString(q) {
+			return echo.NewHTTPError(http.StatusBadRequest, "The address is not valid UTF-8.")
+		}
+		return next(c)
+	}
 }
 
 // boundsItsOwnBody names the routes that take more than bodyLimit and

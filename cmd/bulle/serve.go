@@ -186,7 +186,24 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	m.deliverReply = desk.DeliverReply
+	m.deliverReply = func(ctx context.Context, r escalation.InboundReply) error {
+		if err := desk.DeliverReply(ctx, r); err != nil {
+			return err
+		}
+		// A bubble or a console open on the conversation shows the reply
+		// at once, as it shows an agent's; events carry no message, so a
+		// resent reply stored nothing and costs a read.
+		conv := r.ConversationID
+		if r.TicketID != 0 {
+			if t, err := m.store.Ticket(ctx, r.TicketID); err == nil {
+				conv = t.ConversationID
+			}
+		}
+		if conv != 0 {
+			m.hub.Publish(conv)
+		}
+		return nil
+	}
 	escalation.RegisterAgentAPI(e, m.store, desk)
 
 	// Live chat: one hub carries the conversations', typing and queue

@@ -1,9 +1,14 @@
 package kb
 
 import (
+	"bufio"
+	"encoding/binary"
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"hash"
+	"hash/crc32"
+	"io"
 	"os"
 	"path/filepath"
 )
@@ -44,7 +49,14 @@ func writeCache(indexDir, hash string, c *Corpus, loadProblems []Problem, td *te
 		return fmt.Errorf("kb: write corpus cache: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if err := gob.NewEncoder(tmp).Encode(&cc); err != nil {
+	// The gob stream is followed by its CRC-32: gob decodes a string with
+	// a damaged byte in it without a word, and the bot would quote it.
+	sum := crc32.NewIEEE()
+	if err := gob.NewEncoder(io.MultiWriter(tmp, sum)).Encode(&cc); err != nil {
+		tmp.Close()
+		return fmt.Errorf("kb: write corpus cache: %w", err)
+	}
+	if _, err := tmp.Write(sum.Sum(nil)); err != nil {
 		tmp.Close()
 		return fmt.Errorf("kb: write corpus cache: %w", err)
 	}
@@ -65,9 +77,22 @@ func readCache(indexDir, hash string) (*Corpus, []Problem, *termData, error) {
 		return nil, nil, nil, err
 	}
 	defer f.Close()
+	// gob reads exactly its messages from a ByteReader, so what sum sees
+	// is the stream the writer summed, and the checksum follows in br.
+	br := bufio.NewReader(f)
+	sum := &summingReader{r: br, h: crc32.NewIEEE()}
 	var cc corpusCache
-	if err := gob.NewDecoder(f).Decode(&cc); err != nil {
+	if err := gob.NewDecoder(sum).Decode(&cc); err != nil {
 		return nil, nil, nil, fmt.Errorf("kb: read corpus cache: %w", err)
+	}
+	var want [4]byte
+	if _, err := io.ReadFull(br, want[:]); err == io.EOF {
+		return nil, nil, nil, errStale // written before caches had a checksum
+	} else if err != nil {
+		return nil, nil, nil, fmt.Errorf("kb: read corpus cache: %w", err)
+	}
+	if got := sum.h.Sum32(); got != binary.BigEndian.Uint32(want[:]) {
+		return nil, nil, nil, fmt.Errorf("kb: read corpus cache: checksum %08x, want %08x", got, binary.BigEndian.Uint32(want[:]))
 	}
 	if cc.Hash != hash {
 		return nil, nil, nil, errStale
@@ -94,4 +119,24 @@ func readCache(indexDir, hash string) (*Corpus, []Problem, *termData, error) {
 	}
 	td.countDocs()
 	return c, cc.LoadProblems, td, nil
+}
+
+// summingReader hashes what it reads, byte by byte or in blocks.
+type summingReader struct {
+	r *bufio.Reader
+	h hash.Hash32
+}
+
+func (s *summingReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	s.h.Write(p[:n])
+	return n, err
+}
+
+func (s *summingReader) ReadByte() (byte, error) {
+	c, err := s.r.ReadByte()
+	if err == nil {
+		s.h.Write([]byte{c})
+	}
+	return c, err
 }

@@ -54,7 +54,15 @@ func TestReconnectStormLosesNothing(t *testing.T) {
 		opened.Go(func() {
 			for i := range work {
 				b := &stormBubble{}
-				if err := b.connect(ctx, m, "", 0); err != nil {
+				// 64 at once on a loaded machine (-race): a handshake may
+				// time out; a visitor would try again.
+				var err error
+				for try := 0; try < 3; try++ {
+					if err = b.connect(ctx, m, "", 0); err == nil {
+						break
+					}
+				}
+				if err != nil {
 					t.Errorf("bubble %d: %v", i, err)
 					continue
 				}

@@ -17,6 +17,16 @@ import (
 // DefaultMaxAttachment is the size cap of one attachment.
 const DefaultMaxAttachment = 10 << 20
 
+// Why a file is refused, wrapped with a ValidationError whose message the
+// sender may read; test with errors.Is. The bubble's uploads answer them
+// with 413 and 415.
+var (
+	// ErrFileTooLarge: the file is over the size cap.
+	ErrFileTooLarge = errors.New("escalation: file too large")
+	// ErrFileType: the file's bytes are not of an accepted type.
+	ErrFileType = errors.New("escalation: file type not accepted")
+)
+
 // allowedTypes are the attachment types accepted, as http.DetectContentType
 // names them from the first bytes: screenshots, PDFs and plain-text logs.
 // The file name's extension is never trusted.
@@ -60,14 +70,16 @@ func NewFiles(dir string, max int64) (*Files, error) {
 // sniff checks data against the allowlist and returns its type.
 func (f *Files) sniff(name string, data []byte) (string, error) {
 	if int64(len(data)) > f.max {
-		return "", invalid("attachment", "%q is %d bytes, more than the %d allowed", name, len(data), f.max)
+		return "", fmt.Errorf("%w: %w", invalid("attachment", "%q is %d bytes, more than the %d allowed", name, len(data), f.max),
+			ErrFileTooLarge)
 	}
 	if len(data) == 0 {
 		return "", invalid("attachment", "%q is empty", name)
 	}
 	ct := http.DetectContentType(data)
 	if _, ok := allowedTypes[ct]; !ok {
-		return "", invalid("attachment", "%q is %s: send a PNG, JPEG, GIF or WebP image, a PDF or a text file", name, ct)
+		return "", fmt.Errorf("%w: %w", invalid("attachment", "%q is %s: send a PNG, JPEG, GIF or WebP image, a PDF or a text file", name, ct),
+			ErrFileType)
 	}
 	return ct, nil
 }
@@ -120,6 +132,17 @@ func (f *Files) Open(file string) (*os.File, error) {
 		return nil, fmt.Errorf("attachments: bad file name %q", file)
 	}
 	return os.Open(filepath.Join(f.dir, file))
+}
+
+// remove deletes a stored file; one already gone is no error.
+func (f *Files) remove(file string) error {
+	if file == "" || strings.ContainsAny(file, `/\.`) {
+		return fmt.Errorf("attachments: bad file name %q", file)
+	}
+	if err := os.Remove(filepath.Join(f.dir, file)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("attachments: %w", err)
+	}
+	return nil
 }
 
 // NewAttachment is a file to attach to a message.

@@ -99,8 +99,8 @@ func NewDesk(s *Store, opt DeskOptions) (*Desk, error) {
 // Topics lists the topics in their configured order.
 func (d *Desk) Topics() []Topic { return d.opt.Topics }
 
-// TicketOfConversation returns the conversation's ticket; ErrNotFound when
-// it has none.
+// TicketOfConversation returns the conversation's latest ticket;
+// ErrNotFound when it has none.
 func (d *Desk) TicketOfConversation(ctx context.Context, conversationID int64) (Ticket, error) {
 	return d.store.TicketOfConversation(ctx, conversationID)
 }
@@ -121,13 +121,43 @@ type NewTicket struct {
 	PageURL        string
 	// Attachments are screenshots and files sent with the request.
 	Attachments []NewAttachment
+	// Uploads name files the bubble staged for this conversation before
+	// (StageUpload); they become the attachments of the visitor's
+	// message, in the ticket's transaction. An id not staged for this
+	// conversation is a ValidationError on "uploads".
+	Uploads []string
+
+	// Note, set by the bubble, records in the conversation, in the same
+	// transaction, the system note it shows: KindTicketCreated, or
+	// KindTicketFollowUp when the message went to the open ticket (see
+	// ticket_followup.go).
+	Note bool
+	// ClientID is the form's id (ValidClientID), the note's: a resend
+	// returns the ticket and note of the first time, attaching nothing.
+	// It needs Note.
+	ClientID string
+	// OfferVerification says the caller can verify an address: the note
+	// of a ticket on an account topic, not verified already, then offers
+	// it ("verify").
+	OfferVerification bool
 }
 
-// CreatedTicket is a new ticket and the token of its conversation, for a
-// visitor who did not have one.
+// CreatedTicket is what CreateTicket did: the ticket (new, or the open one
+// the message went to), and the token of its conversation for a visitor
+// who did not have one.
 type CreatedTicket struct {
 	Ticket
 	ConversationToken string
+	// Note is the system note recorded for NewTicket.Note; zero without.
+	Note Message
+	// Created is false when the form was a resend, and nothing was
+	// stored this time.
+	Created bool
+	// FollowUp says the message went to the conversation's ticket still
+	// open, instead of opening a new one.
+	FollowUp bool
+	// Attachments are the files of the visitor's message.
+	Attachments []Attachment
 }
 
 func (d *Desk) validate(nt NewTicket) (NewTicket, Topic, error) {
@@ -159,88 +189,130 @@ func (d *Desk) validate(nt NewTicket) (NewTicket, Topic, error) {
 			return nt, topic, invalid("page_url", "want the http(s) address of the page")
 		}
 	}
+	if nt.ClientID != "" && (!nt.Note || !ValidClientID(nt.ClientID)) {
+		return nt, topic, invalid("client_id", "want 1 to 64 letters, digits, - or _, with a note")
+	}
+	if err := checkUploadIDs(nt.Uploads); err != nil {
+		return nt, topic, err
+	}
 	return nt, topic, nil
 }
 
 // CreateTicket stores a ticket, the visitor's message in its conversation
-// and the confirmation mail, in one transaction: the visitor is told the
-// reference only once all three are committed.
+// with its files, and the confirmation mail, in one transaction: the
+// visitor is told the reference only once all are committed. On a
+// conversation that has a ticket already, a resend returns it, and a new
+// form may go to the ticket still open instead (ticket_followup.go).
 func (d *Desk) CreateTicket(ctx context.Context, nt NewTicket) (CreatedTicket, error) {
-	nt, topic, err := d.validate(nt)
+	ct, err := d.createTicket(ctx, nt)
 	if err != nil {
 		return CreatedTicket{}, fmt.Errorf("desk: create ticket: %w", err)
+	}
+	if ct.Created && !ct.FollowUp {
+		d.store.notifyMailQueued() // the confirmation
+	}
+	return ct, nil
+}
+
+func (d *Desk) createTicket(ctx context.Context, nt NewTicket) (CreatedTicket, error) {
+	nt, topic, err := d.validate(nt)
+	if err != nil {
+		return CreatedTicket{}, err
 	}
 	s := d.store
 	convID := nt.ConversationID
 	if convID == 0 && nt.ConversationToken != "" {
 		c, err := s.ConversationByToken(ctx, nt.ConversationToken)
 		if err != nil {
-			return CreatedTicket{}, fmt.Errorf("desk: create ticket: %w", err)
+			return CreatedTicket{}, err
 		}
 		convID = c.ID
 	}
 	tx, err := s.beginWrite(ctx)
 	if err != nil {
-		return CreatedTicket{}, fmt.Errorf("desk: create ticket: %w", err)
+		return CreatedTicket{}, err
 	}
 	defer tx.Rollback()
 	now := s.now()
 	var token string
+	var earlier *Ticket
 	if convID == 0 {
 		if convID, token, err = s.createConversationTx(ctx, tx, nt.Lang, now); err != nil {
-			return CreatedTicket{}, fmt.Errorf("desk: create ticket: %w", err)
+			return CreatedTicket{}, err
 		}
+	} else {
+		if prev, found, err := resentTicketTx(ctx, tx, convID, nt.ClientID); err != nil || found {
+			return prev, err
+		}
+		open, found, latest, err := openTicketFor(ctx, tx, convID, nt.Email)
+		if err != nil {
+			return CreatedTicket{}, err
+		}
+		if found {
+			ct, err := d.followUpTx(ctx, tx, open, nt, now)
+			if err != nil {
+				return CreatedTicket{}, err
+			}
+			return ct, tx.Commit()
+		}
+		earlier = latest
 	}
 	history, err := conversationMessagesTx(ctx, tx, convID)
 	if err != nil {
-		return CreatedTicket{}, fmt.Errorf("desk: create ticket: %w", err)
+		return CreatedTicket{}, err
 	}
 	messageID := NewMessageID(d.opt.ReplyDomain)
 	t, err := createTicketTx(ctx, tx, ticketInsert{conversationID: convID, topic: topic.ID, queue: topic.Queue,
 		tags: topic.Tags, email: nt.Email, name: nt.Name, lang: nt.Lang, pageURL: nt.PageURL, messageID: messageID}, now)
 	if err != nil {
-		return CreatedTicket{}, fmt.Errorf("desk: create ticket: %w", err)
+		return CreatedTicket{}, err
 	}
 	msg, _, err := appendInTx(ctx, tx, NewMessage{ConversationID: convID, Role: RoleVisitor, Kind: KindTicket,
 		Body: nt.Message}, now)
 	if err != nil {
-		return CreatedTicket{}, fmt.Errorf("desk: create ticket: %w", err)
+		return CreatedTicket{}, err
 	}
-	if err := d.attach(ctx, tx, msg, nt.Attachments, now); err != nil {
-		return CreatedTicket{}, fmt.Errorf("desk: create ticket: %w", err)
+	files, err := d.attachAll(ctx, tx, msg, nt, now)
+	if err != nil {
+		return CreatedTicket{}, err
 	}
 	// A signed identity with the same address verifies it (identity.go).
 	if err := verifyByIdentityTx(ctx, tx, &t, now); err != nil {
-		return CreatedTicket{}, fmt.Errorf("desk: create ticket: %w", err)
+		return CreatedTicket{}, err
 	}
-	m, err := d.confirmation(t, topic, nt.Message, transcript(history, nt.Lang), messageID)
+	ct := CreatedTicket{Ticket: t, ConversationToken: token, Created: true, Attachments: files}
+	if nt.Note {
+		verify := nt.OfferVerification && topic.Account && !t.Verified
+		if ct.Note, err = appendTicketNoteTx(ctx, tx, t, nt, KindTicketCreated, verify, now); err != nil {
+			return CreatedTicket{}, err
+		}
+	}
+	m, err := d.confirmation(t, topic, nt.Message, transcript(historySince(history, earlier), nt.Lang), files, messageID)
 	if err != nil {
-		return CreatedTicket{}, fmt.Errorf("desk: create ticket: %w", err)
+		return CreatedTicket{}, err
 	}
 	if _, err := enqueueMail(ctx, tx, m, now); err != nil {
-		return CreatedTicket{}, fmt.Errorf("desk: create ticket: %w", err)
+		return CreatedTicket{}, err
 	}
 	if err := tx.Commit(); err != nil {
-		return CreatedTicket{}, fmt.Errorf("desk: create ticket: commit: %w", err)
+		return CreatedTicket{}, fmt.Errorf("commit: %w", err)
 	}
-	s.notifyMailQueued()
-	return CreatedTicket{Ticket: t, ConversationToken: token}, nil
+	return ct, nil
 }
 
 // attach stores a message's attachments, or refuses them when the desk
 // keeps no files.
-func (d *Desk) attach(ctx context.Context, tx *sql.Tx, msg Message, files []NewAttachment, now string) error {
+func (d *Desk) attach(ctx context.Context, tx *sql.Tx, msg Message, files []NewAttachment, now string) ([]Attachment, error) {
 	if len(files) == 0 {
-		return nil
+		return nil, nil
 	}
 	if d.opt.Files == nil {
-		return invalid("attachment", "this help center takes no attachments")
+		return nil, invalid("attachment", "this help center takes no attachments")
 	}
 	if len(files) > maxAttachments {
-		return invalid("attachment", "at most %d files per message", maxAttachments)
+		return nil, invalid("attachment", "at most %d files per message", maxAttachments)
 	}
-	_, err := d.opt.Files.attachTx(ctx, tx, msg.ConversationID, msg.Seq, files, now)
-	return err
+	return d.opt.Files.attachTx(ctx, tx, msg.ConversationID, msg.Seq, files, now)
 }
 
 // maxAttachments bounds the files of one message.
@@ -370,7 +442,7 @@ func (d *Desk) DeliverReply(ctx context.Context, r InboundReply) error {
 		refused = append(refused, fmt.Sprintf("%d more", len(kept)-maxAttachments))
 		kept = kept[:maxAttachments]
 	}
-	if err := d.attach(ctx, tx, msg, kept, now); err != nil {
+	if _, err := d.attach(ctx, tx, msg, kept, now); err != nil {
 		return fmt.Errorf("desk: deliver reply: %w", err)
 	}
 	if len(refused) > 0 {

@@ -21,6 +21,7 @@ var mailText = map[string]map[string]string{
 		"reply_hint":       "Pour ajouter une précision ou une capture d'écran, répondez simplement à ce message.",
 		"your_message":     "Votre message",
 		"transcript":       "Votre conversation avec l'assistant",
+		"files":            "Fichier joint",
 		"signature":        "L'équipe d'assistance",
 	},
 	"en": {
@@ -35,6 +36,7 @@ var mailText = map[string]map[string]string{
 		"reply_hint":       "To add details or a screenshot, just reply to this message.",
 		"your_message":     "Your message",
 		"transcript":       "Your conversation with the assistant",
+		"files":            "Attached file",
 		"signature":        "The support team",
 	},
 }
@@ -47,6 +49,7 @@ type confirmationData struct {
 	Topic      string
 	Intro      string
 	Message    string
+	Files      []string // the names of the files sent with the message
 	Transcript []TranscriptLine
 	Site       string
 }
@@ -63,7 +66,8 @@ var confirmationText = texttemplate.Must(texttemplate.New("text").Parse(
 
 {{.T.your_message}}{{.T.colon}}
 {{.Message}}
-{{if .Transcript}}
+{{range .Files}}{{$.T.files}}{{$.T.colon}} {{.}}
+{{end}}{{if .Transcript}}
 {{.T.transcript}}{{.T.colon}}
 {{range .Transcript}}- {{.Who}}{{$.T.colon}} {{.Line}}
 {{end}}{{end}}
@@ -79,13 +83,14 @@ var confirmationHTML = htmltemplate.Must(htmltemplate.New("html").Parse(
 <p>{{.T.reply_hint}}</p>
 <h3>{{.T.your_message}}</h3>
 <blockquote style="white-space:pre-wrap">{{.Message}}</blockquote>
+{{range .Files}}<div>{{$.T.files}}{{$.T.colon}} {{.}}</div>{{end}}
 {{if .Transcript}}<h3>{{.T.transcript}}</h3>
 <ul>{{range .Transcript}}<li><strong>{{.Who}}</strong>{{$.T.colon}} {{.Line}}</li>{{end}}</ul>{{end}}
 <p>{{.T.signature}}, {{.Site}}</p>
 </body></html>`))
 
 // confirmation composes the mail that tells a visitor their ticket exists.
-func (d *Desk) confirmation(t Ticket, topic Topic, message string, lines []TranscriptLine, messageID string) (Mail, error) {
+func (d *Desk) confirmation(t Ticket, topic Topic, message string, lines []TranscriptLine, files []Attachment, messageID string) (Mail, error) {
 	words := mailText[t.Lang]
 	subject, intro := words["received_subject"], words["received"]
 	if topic.FeatureRequest {
@@ -97,6 +102,9 @@ func (d *Desk) confirmation(t Ticket, topic Topic, message string, lines []Trans
 	}
 	data := confirmationData{T: words, Name: t.Name, Ref: t.Ref, Topic: label, Intro: intro, Message: message,
 		Transcript: lines, Site: d.opt.SiteName}
+	for _, f := range files {
+		data.Files = append(data.Files, f.Name)
+	}
 	var text, html strings.Builder
 	if err := confirmationText.Execute(&text, data); err != nil {
 		return Mail{}, err

@@ -79,7 +79,7 @@ const selectChat = `
 		ch.queued_at, COALESCE(ch.claimed_at, ''), COALESCE(ch.closed_at, ''),
 		COALESCE(ch.rating, 0), ch.rating_comment,
 		COALESCE(c.identity_email, ''), COALESCE(c.identity_expires_at, ''),
-		COALESCE((SELECT t.verified_at IS NOT NULL FROM tickets t WHERE t.conversation_id = ch.conversation_id), 0),
+		COALESCE((SELECT t.verified_at IS NOT NULL FROM tickets t WHERE t.conversation_id = ch.conversation_id ORDER BY t.id DESC LIMIT 1), 0),
 		(SELECT COALESCE(MAX(seq), 0) FROM messages m WHERE m.conversation_id = ch.conversation_id)
 	FROM chats ch
 	JOIN conversations c ON c.id = ch.conversation_id

@@ -421,7 +421,7 @@ func (s *Store) conversationInfo(ctx context.Context, id int64) (ConversationInf
 		return ConversationInfo{}, err
 	}
 	info.CreatedAt, info.UpdatedAt = parseTime(created), parseTime(updated)
-	t, err := scanTicket(s.read.QueryRowContext(ctx, selectTicket+` WHERE conversation_id = ?`, id))
+	t, err := scanTicket(s.read.QueryRowContext(ctx, latestTicketOfConversation, id))
 	switch {
 	case err == nil:
 		info.Ticket = &t

@@ -78,7 +78,8 @@ type ticketInsert struct {
 }
 
 // createTicketTx inserts a ticket with a fresh reference inside tx. A
-// conversation that already has a ticket is ErrConflict.
+// conversation may have several tickets (migration 014): each question
+// that follows a solved one opens its own.
 func createTicketTx(ctx context.Context, tx *sql.Tx, t ticketInsert, now string) (Ticket, error) {
 	for attempt := 0; ; attempt++ {
 		ref, err := newRef()
@@ -93,9 +94,6 @@ func createTicketTx(ctx context.Context, tx *sql.Tx, t ticketInsert, now string)
 			ref, t.conversationID, t.topic, t.queue, strings.Join(t.tags, " "), t.email, t.name, t.lang, t.pageURL,
 			t.messageID, t.messageID, now, now)
 		if err != nil {
-			if strings.Contains(err.Error(), "UNIQUE constraint failed: tickets.conversation_id") {
-				return Ticket{}, fmt.Errorf("conversation %d already has a ticket: %w", t.conversationID, ErrConflict)
-			}
 			return Ticket{}, err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
@@ -119,6 +117,13 @@ const selectTicket = `
 	SELECT id, ref, conversation_id, topic, queue, tags, email, name, lang, page_url, status,
 		verified_at IS NOT NULL, COALESCE(verified_by, ''), root_message_id, last_message_id, created_at, updated_at
 	FROM tickets`
+
+// latestTicketOfConversation reads a conversation's ticket, that is its
+// latest: a conversation may have several, one after the other, and
+// whatever speaks of "the conversation's ticket" (verification, a reply
+// to a transcript, the console's conversation page) means the one opened
+// last. Served by the tickets_conversation index, newest first.
+const latestTicketOfConversation = selectTicket + ` WHERE conversation_id = ? ORDER BY id DESC LIMIT 1`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -157,13 +162,36 @@ func (s *Store) TicketByRef(ctx context.Context, ref string) (Ticket, error) {
 	return t, nil
 }
 
-// TicketOfConversation returns the conversation's ticket; ErrNotFound when it has none.
+// TicketOfConversation returns the conversation's latest ticket;
+// ErrNotFound when it has none.
 func (s *Store) TicketOfConversation(ctx context.Context, conversationID int64) (Ticket, error) {
-	t, err := scanTicket(s.read.QueryRowContext(ctx, selectTicket+` WHERE conversation_id = ?`, conversationID))
+	t, err := scanTicket(s.read.QueryRowContext(ctx, latestTicketOfConversation, conversationID))
 	if err != nil {
 		return Ticket{}, fmt.Errorf("store: ticket of conversation %d: %w", conversationID, err)
 	}
 	return t, nil
+}
+
+// TicketsOfConversation returns every ticket of the conversation, the
+// latest first; none is no error.
+func (s *Store) TicketsOfConversation(ctx context.Context, conversationID int64) ([]Ticket, error) {
+	rows, err := s.read.QueryContext(ctx, selectTicket+` WHERE conversation_id = ? ORDER BY id DESC`, conversationID)
+	if err != nil {
+		return nil, fmt.Errorf("store: tickets of conversation %d: %w", conversationID, err)
+	}
+	defer rows.Close()
+	var out []Ticket
+	for rows.Next() {
+		t, err := scanTicket(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: tickets of conversation %d: %w", conversationID, err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: tickets of conversation %d: %w", conversationID, err)
+	}
+	return out, nil
 }
 
 // conversationMessagesTx reads a conversation's messages inside tx.

@@ -287,7 +287,7 @@ func (d *Desk) sendTranscript(ctx context.Context, conversationID int64, email, 
 	if len(lines) == 0 {
 		return Message{}, invalid("conversation", "has no messages yet")
 	}
-	t, err := scanTicket(tx.QueryRowContext(ctx, selectTicket+` WHERE conversation_id = ?`, conversationID))
+	t, err := scanTicket(tx.QueryRowContext(ctx, latestTicketOfConversation, conversationID))
 	var ticket *Ticket
 	switch {
 	case err == nil:

@@ -25,7 +25,7 @@ func (d *Desk) replyTicketTx(ctx context.Context, tx *sql.Tx, r InboundReply, no
 		}
 		return t, false, nil
 	}
-	t, err = scanTicket(tx.QueryRowContext(ctx, selectTicket+` WHERE conversation_id = ?`, r.ConversationID))
+	t, err = scanTicket(tx.QueryRowContext(ctx, latestTicketOfConversation, r.ConversationID))
 	if err == nil || !errors.Is(err, ErrNotFound) {
 		return t, false, err
 	}
@@ -67,7 +67,7 @@ func (d *Desk) replyTicketTx(ctx context.Context, tx *sql.Tx, r InboundReply, no
 	if utf8.RuneCountInString(text) > maxTicketMessage {
 		text = string([]rune(text)[:maxTicketMessage]) + "…"
 	}
-	m, err := d.confirmation(t, topic, text, transcript(history, lang), messageID)
+	m, err := d.confirmation(t, topic, text, transcript(history, lang), nil, messageID)
 	if err != nil {
 		return Ticket{}, false, err
 	}

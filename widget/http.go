@@ -61,8 +61,11 @@ func (w *Widget) Register(e *echo.Echo) {
 		e.POST("/contact", w.handleContactPost)
 		e.POST("/contact/verify", w.handleContactVerify)
 	}
-	// Plain net/http handlers (attachments.go, requests.go), mounted here.
+	// Plain net/http handlers (attachments.go, uploads.go, requests.go), mounted here.
 	e.Match([]string{http.MethodGet, http.MethodOptions}, attachmentsPath+":id", echo.WrapHandler(http.HandlerFunc(w.handleAttachment)))
+	if u, _ := w.uploads(); u != nil { // the ticket form's files (uploads.go)
+		e.Match([]string{http.MethodPost, http.MethodOptions}, uploadsPath, echo.WrapHandler(w.uploadHandler()))
+	}
 	if w.opt.Requests != nil {
 		pages := echo.WrapHandler(w.newRequestsPages().handler())
 		e.Any("/requests", pages)

@@ -65,6 +65,9 @@ type inFrame struct {
 	On       *bool  `json:"on"`        // typing (livechat.go)
 	Rating   *int   `json:"rating"`    // rate
 	Comment  string `json:"comment"`   // rate
+	// Uploads are the ids of files staged with POST /widget/uploads
+	// (uploads.go), for a ticket.
+	Uploads []string `json:"uploads"`
 }
 
 // welcomeFrame answers a hello.
@@ -78,6 +81,9 @@ type welcomeFrame struct {
 	Topics []topicInfo `json:"topics,omitempty"`
 	// Identity is the visitor the site's signed identity vouches for.
 	Identity *identityInfo `json:"identity,omitempty"`
+	// Uploads are the limits of the ticket form's files, when the server
+	// takes them (uploads.go).
+	Uploads *uploadsInfo `json:"uploads,omitempty"`
 }
 
 type topicInfo struct {
@@ -109,7 +115,7 @@ type messageFrame struct {
 	ClientID  string          `json:"client_id,omitempty"` // visitor messages
 	ReplyTo   int64           `json:"reply_to,omitempty"`  // bot replies
 	Channel   string          `json:"channel,omitempty"`   // person requests
-	Ticket    string          `json:"ticket,omitempty"`    // ticket_created: the reference
+	Ticket    string          `json:"ticket,omitempty"`    // ticket_created, ticket_followup: the reference
 	Verify    bool            `json:"verify,omitempty"`    // ticket_created: offer to verify the address
 	Decision  json.RawMessage `json:"decision,omitempty"`  // bot messages
 	CreatedAt time.Time       `json:"created_at"`
@@ -158,7 +164,7 @@ func errFrame(code, msg string) errorFrame {
 type systemBody struct {
 	Text    string `json:"text"`
 	Channel string `json:"channel,omitempty"`
-	Ticket  string `json:"ticket,omitempty"` // ticket_created: the reference
+	Ticket  string `json:"ticket,omitempty"` // ticket_created, ticket_followup: the reference
 	Verify  bool   `json:"verify,omitempty"` // ticket_created: offer to verify the address
 
 	// Live chat notes; the store writes the chat_* ones with these names

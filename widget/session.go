@@ -194,6 +194,7 @@ func (s *Session) hello(ctx context.Context, f inFrame) error {
 	welcome := welcomeFrame{Type: typeWelcome, Token: token, Resumed: resumed, Reset: reset,
 		Conversation: conversationInfo{ID: conv.ID, Lang: conv.Lang, LastSeq: conv.LastSeq, CreatedAt: conv.CreatedAt},
 		Topics:       s.w.topics(lang), Identity: identity}
+	_, welcome.Uploads = s.w.uploads() // the ticket form's files (uploads.go)
 	if err := s.send(ctx, welcome); err != nil {
 		return err
 	}
@@ -368,8 +369,12 @@ func (s *Session) person(ctx context.Context, f inFrame) error {
 }
 
 // ticket opens an email ticket on this conversation from the bubble's
-// form. A resend, or a second form on the same conversation, finds the
-// ticket already open and says so again instead of opening another.
+// form, with the files staged before (uploads.go). The desk records the
+// note the visitor reads in the ticket's transaction. A resend (same
+// client_id) is answered with the first note's seq and attaches nothing
+// again; a new form while the conversation's ticket is still open adds
+// to it (ticket_followup), and once it is solved opens a new one
+// (escalation/ticket_followup.go).
 func (s *Session) ticket(ctx context.Context, f inFrame) error {
 	if s.w.opt.Tickets == nil {
 		return s.fail(ctx, errFrame(CodeNoTickets, "this help center takes no email tickets"))
@@ -378,48 +383,41 @@ func (s *Session) ticket(ctx context.Context, f inFrame) error {
 		return s.fail(ctx, errFrame(CodeBadFrame, "client_id must be 1 to 64 letters, digits, - or _"))
 	}
 	convID, lang := s.conversation().ID, s.turnLang()
+	uploads := f.Uploads
+	if stager, limits := s.w.uploads(); stager == nil && len(uploads) > 0 {
+		// The welcome offered no files, so no bubble of ours sends any:
+		// there is nothing they could name here.
+		s.w.log.Warn("ticket uploads ignored: this server takes no files", "conversation_id", convID, "uploads", len(uploads))
+		uploads = nil
+	} else if limits != nil && len(uploads) > limits.MaxFiles {
+		return s.fail(ctx, errorFrame{Type: typeError, Code: CodeBadTicket, ClientID: f.ClientID, Field: "uploads",
+			Message: fmt.Sprintf("at most %d files", limits.MaxFiles)})
+	}
 	t, err := s.w.opt.Tickets.CreateTicket(ctx, escalation.NewTicket{ConversationID: convID, Lang: lang,
-		Topic: f.Topic, Email: f.Email, Name: f.Name, Message: f.Text, PageURL: f.PageURL})
+		Topic: f.Topic, Email: f.Email, Name: f.Name, Message: f.Text, PageURL: f.PageURL, Uploads: uploads,
+		Note: true, ClientID: f.ClientID, OfferVerification: s.w.verifier() != nil})
 	var ve *escalation.ValidationError
 	switch {
 	case errors.As(err, &ve):
 		return s.fail(ctx, errorFrame{Type: typeError, Code: CodeBadTicket, ClientID: f.ClientID, Field: ve.Field, Message: ve.Msg})
-	case escalation.ErrorCode(err) == escalation.ECONFLICT:
-		if t.Ticket, err = s.w.opt.Tickets.TicketOfConversation(ctx, convID); err != nil {
-			return s.internalFor(ctx, f.ClientID, "find ticket", err)
-		}
 	case err != nil:
 		return s.internalFor(ctx, f.ClientID, "create ticket", err)
 	}
-	body, _ := json.Marshal(systemBody{Text: ticketText(lang, t.Ref, t.Email), Ticket: t.Ref,
-		Verify: s.w.offersVerification(t.Ticket)})
-	m, created, err := s.w.store.AppendMessage(ctx, escalation.NewMessage{ConversationID: convID,
-		Role: escalation.RoleSystem, ClientID: f.ClientID, Kind: "ticket_created", Body: string(body)})
-	if err != nil {
-		return s.internalFor(ctx, f.ClientID, "store ticket note", err)
-	}
-	if created {
-		s.w.log.Info("ticket opened", "conversation_id", convID, "ticket", t.Ref, "topic", t.Topic)
+	if t.Created {
+		action := "ticket opened"
+		if t.FollowUp {
+			action = "ticket followed up"
+		}
+		s.w.log.Info(action, "conversation_id", convID, "ticket", t.Ref, "topic", t.Topic, "files", len(t.Attachments))
 		s.w.hub.publish(convID, s)
 	}
 	s.chatToTicket(ctx, convID) // a visitor waiting in the chat queue took the email route
 	if f.ClientID != "" {
-		if err := s.send(ctx, ackFrame{Type: typeAck, ClientID: f.ClientID, Seq: m.Seq}); err != nil {
+		if err := s.send(ctx, ackFrame{Type: typeAck, ClientID: f.ClientID, Seq: t.Note.Seq}); err != nil {
 			return err
 		}
 	}
 	return s.Flush(ctx)
-}
-
-// ticketText tells the visitor their ticket is open, and where the answer
-// will come.
-func ticketText(lang, ref, email string) string {
-	if lang == "fr" {
-		return "Demande #" + ref + " enregistrée. Une confirmation part à " + email +
-			" ; une personne de l'équipe vous répondra par e-mail. Pour ajouter une précision, répondez à cet e-mail."
-	}
-	return "Request #" + ref + " recorded. A confirmation is on its way to " + email +
-		"; a person from the team will reply by email. To add details, reply to that email."
 }
 
 // Flush sends the stored messages the visitor has not been sent yet, in

@@ -10,7 +10,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/bulle-help/bulle/bot"
@@ -66,6 +68,7 @@ type Main struct {
 	base        *kb.Base
 	avail       *escalation.Availability
 	stopHours   func() // stops reloading the business hours
+	stopSweep   func() // stops deleting the bubble's unused uploads
 	widget      *widget.Widget
 	console     *console.Console // the agents' console: sign-in, sessions, their sockets
 	mailer      *mailer          // email out and in; see mail.go
@@ -136,6 +139,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	log := m.Logger
 	log.Info("config", "file", m.ConfigPath, "config", m.Config)
+	// A full disk or a file-size limit (RLIMIT_FSIZE) must return errors,
+	// not kill the server: by default the kernel ends a process that writes
+	// past its limit with SIGXFSZ. Ignored, the write fails with EFBIG,
+	// SQLite reports an I/O error, the visitor is told nothing was stored,
+	// and the next write succeeds once there is room again.
+	signal.Ignore(syscall.SIGXFSZ)
 
 	cfg := m.Config
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
@@ -204,6 +213,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 		return nil
 	}
+	// Files the bubble staged for a ticket never sent go after an hour.
+	sweepCtx, stopSweep := context.WithCancel(context.WithoutCancel(ctx))
+	sweepDone := make(chan struct{})
+	go func() { defer close(sweepDone); desk.RunUploadSweeper(sweepCtx, 0, log) }()
+	m.stopSweep = func() { stopSweep(); <-sweepDone }
 	escalation.RegisterAgentAPI(e, m.store, desk)
 
 	// Live chat: one hub carries the conversations', typing and queue
@@ -379,6 +393,10 @@ func (m *Main) Close() error {
 	if m.stopHours != nil {
 		m.stopHours()
 		m.stopHours = nil
+	}
+	if m.stopSweep != nil {
+		m.stopSweep()
+		m.stopSweep = nil
 	}
 	if m.cancelWatch != nil {
 		m.cancelWatch()

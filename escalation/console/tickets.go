@@ -41,6 +41,7 @@ type DeskStore interface {
 	ListTickets(ctx context.Context, f escalation.TicketFilter) (escalation.TicketPage, error)
 	TicketCounts(ctx context.Context, topic string) (map[string]int, error)
 	TicketByRef(ctx context.Context, ref string) (escalation.Ticket, error)
+	TicketsOfConversation(ctx context.Context, conversationID int64) ([]escalation.Ticket, error)
 	SetTicketStatus(ctx context.Context, ref, status string) (escalation.Ticket, error)
 	ConversationInfo(ctx context.Context, id int64) (escalation.ConversationInfo, error)
 	ConsoleThread(ctx context.Context, conversationID int64, lang string) ([]escalation.ThreadEntry, error)
@@ -337,6 +338,7 @@ func (c *Console) ticketsPage(w http.ResponseWriter, r *http.Request, _ string) 
 // ticketView is one ticket's page, or a conversation's (Row zero).
 type ticketView struct {
 	Row          ticketRow
+	Others       []ticketRow // the conversation's other tickets, latest first
 	Conversation escalation.ConversationInfo
 	ChatURL      string // the live chat's page, when the conversation has a chat
 	ChatStatus   string
@@ -486,6 +488,17 @@ func (c *Console) showTicket(w http.ResponseWriter, r *http.Request, pg deskPage
 		return fmt.Errorf("console: ticket page: %w", err)
 	}
 	v.Row, v.Draft = c.ticketRow(t, pg), draft
+	// A returning visitor's conversation may hold several requests, one
+	// after the other; the thread shows them all.
+	all, err := c.store.TicketsOfConversation(ctx, t.ConversationID)
+	if err != nil {
+		return fmt.Errorf("console: ticket page: %w", err)
+	}
+	for _, o := range all {
+		if o.ID != t.ID {
+			v.Others = append(v.Others, c.ticketRow(o, pg))
+		}
+	}
 	base := "/console/tickets/" + url.PathEscape(t.Ref)
 	pg.OtherURL = base + "?lang=" + pg.Other
 	v.ReplyAction, v.StatusAction, v.NotesAction = base+"/reply?lang="+pg.Lang, base+"/status?lang="+pg.Lang,

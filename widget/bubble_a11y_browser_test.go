@@ -14,7 +14,6 @@ import (
 	"github.com/bulle-help/bulle/escalation"
 	"github.com/bulle-help/bulle/internal/browsertest"
 	"github.com/chromedp/cdproto/emulation"
-	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
@@ -213,6 +212,8 @@ func TestBrowserAccessibility(t *testing.T) {
 			hub := escalation.NewHub(escalation.HubOptions{})
 			site := startBubbleSiteOf(t, a11yArticles, true, func(o *Options, store *escalation.Store) {
 				o.LiveChat, o.Agents, o.Hub = store, online(1), hub
+				desk := filesDesk(t, store, 0) // the form with its file field
+				o.Tickets, o.Attachments = desk, desk
 			})
 			store := site.store
 			b := openBrowser(t)
@@ -221,10 +222,7 @@ func TestBrowserAccessibility(t *testing.T) {
 			if vp.phone {
 				opts = append(opts, chromedp.EmulateMobile)
 			}
-			b.do("viewport, upload limits", chromedp.EmulateViewport(vp.width, vp.height, opts...), chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-				_, err := chromedp.Call(ctx, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: wsShim})
-				return err
-			}))
+			b.do("viewport", chromedp.EmulateViewport(vp.width, vp.height, opts...))
 			c := &a11yChecker{b: b, axe: src, phone: vp.phone}
 
 			b.do("open the page", chromedp.Navigate(site.srv.URL+"/page?lang=fr&accent="+url.QueryEscape(vp.accent)))

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,7 +20,6 @@ import (
 	"github.com/bulle-help/bulle/escalation"
 	"github.com/bulle-help/bulle/internal/browsertest"
 	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/heapprofiler"
 	cdppage "github.com/chromedp/cdproto/page"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
@@ -30,9 +28,9 @@ import (
 )
 
 // The loader and the panel in a real browser: the panel is fetched on the
-// first open only, the JavaScript API, the data-* options, a hostile host
-// page, the "is chat open?" answer in the visitor's zone, and the email
-// form with its files.
+// first open only, the JavaScript API, the data-* options and a hostile
+// host page. The email form with its files, and the "is chat open?"
+// answer in the visitor's zone, are in bubble_files_browser_test.go.
 
 // saturdayNoon is when the closed-chat tests run: the default hours
 // (Monday to Friday, 04:00-20:00 New York time) reopen Monday at 04:00
@@ -80,7 +78,7 @@ func (c chatClosedUntil) ChatStatus(context.Context, time.Time) bot.ChatStatus {
 type bubbleSite struct {
 	srv     *httptest.Server
 	store   *escalation.Store
-	uploads *fakeUploads
+	uploads *uploadLog // what reached POST /widget/uploads (bubble_files_browser_test.go)
 }
 
 // hostPages are pages of a site embedding the bubble, by path.
@@ -95,35 +93,6 @@ var hostPages = map[string]string{
 	// An English page for the JavaScript API.
 	"/api": `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>API</title></head><body><h1>Shop</h1>` +
 		`<script src="/widget.js" async></script></body></html>`,
-}
-
-// fakeUploads stands for the upload endpoint the bubble's file field
-// needs (POST /widget/uploads, not served yet: see docs/widget.md).
-type fakeUploads struct {
-	mu    sync.Mutex
-	got   []string // "name size token"
-	store *escalation.Store
-}
-
-func (f *fakeUploads) handle(c echo.Context) error {
-	token, _ := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
-	if _, err := f.store.ConversationByToken(c.Request().Context(), token); err != nil {
-		return c.NoContent(http.StatusNotFound)
-	}
-	fh, err := c.FormFile("file")
-	if err != nil {
-		return c.NoContent(http.StatusBadRequest)
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.got = append(f.got, fmt.Sprintf("%s %d", fh.Filename, fh.Size))
-	return c.JSON(http.StatusCreated, map[string]any{"id": fmt.Sprintf("u%d", len(f.got)), "name": fh.Filename, "size": fh.Size})
-}
-
-func (f *fakeUploads) list() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.got...)
 }
 
 // startBubbleSite serves the test articles, tickets and the host pages;
@@ -180,9 +149,8 @@ func startBubbleSiteOf(t *testing.T, articles map[string]string, chatIsOpen bool
 		e.GET(p, func(c echo.Context) error { return c.HTML(http.StatusOK, page) })
 	}
 	e.GET("/page", hostPage)
-	site := &bubbleSite{store: store, uploads: &fakeUploads{store: store}}
-	e.POST("/widget/uploads", site.uploads.handle)
-	site.srv = httptest.NewServer(e)
+	site := &bubbleSite{store: store, uploads: &uploadLog{}}
+	site.srv = httptest.NewServer(site.uploads.wrap(e))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -330,121 +298,6 @@ func TestBrowserOptionsAndHostileCSS(t *testing.T) {
 	}
 	if got := evalAs[string](b, `getComputedStyle(document.querySelector('p')).fontSize`); got != "64px" {
 		t.Errorf("the page's own text: got %s, want its 64px untouched", got)
-	}
-
-	for _, p := range console.Problems() {
-		t.Errorf("browser console: %s", p)
-	}
-}
-
-// wsShim stands in for the server of the upload endpoint (docs/widget.md):
-// it adds the upload limits to the welcome, and records the frames sent.
-// With window.__refuseUploads set, it answers the next ticket frame with
-// files itself, as a server that no longer has them does (bad_ticket on
-// uploads), without sending it.
-const wsShim = `(() => {
-	const Native = window.WebSocket;
-	window.__sent = [];
-	window.WebSocket = class extends Native {
-		send(d) {
-			const f = JSON.parse(d);
-			window.__sent.push(f);
-			if (window.__refuseUploads && f.type === 'ticket' && f.uploads) {
-				window.__refuseUploads = false;
-				setTimeout(() => this.__fn({data: JSON.stringify({type: 'error', code: 'bad_ticket', field: 'uploads', client_id: f.client_id, message: 'uploads: not staged'})}));
-				return;
-			}
-			super.send(d);
-		}
-		set onmessage(fn) {
-			this.__fn = fn;
-			super.onmessage = fn && ((e) => {
-				const f = JSON.parse(e.data);
-				if (f.type === 'welcome') f.uploads = {max_bytes: 1048576, max_total: 2097152, max_files: 3};
-				fn({data: JSON.stringify(f)});
-			});
-		}
-		get onmessage() { return super.onmessage; }
-	};
-})()`
-
-// TestBrowserPersonAndEmailForm: with chat closed, the hand-off says so
-// with the hours in the visitor's zone, and the email form takes a topic,
-// an address, a message and files, checked before any upload, then shows
-// the ticket's reference.
-func TestBrowserPersonAndEmailForm(t *testing.T) {
-	site := startBubbleSite(t, false, nil)
-	b := openBrowser(t)
-	console := browsertest.Watch(b.ctx, false)
-	b.do("a visitor in Paris", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		if _, err := chromedp.Call(ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Europe/Paris"}); err != nil {
-			return err
-		}
-		_, err := chromedp.Call(ctx, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: wsShim})
-		return err
-	}))
-
-	b.do("open the demo", chromedp.Navigate(site.srv.URL+"/demo"))
-	b.wait("the launcher", `document.querySelector('[data-bulle]') && `+root+`.querySelector('.bubble')`)
-	b.openPanel()
-	b.ask("je veux parler à un conseiller")
-	b.wait("the hand-off with the hours", root+`.querySelector('.msg.bot[data-kind=handoff] .avail li')`)
-	avail := evalAs[[]string](b, `Array.from(`+root+`.querySelectorAll('.avail p, .avail li')).map(x => x.textContent)`)
-	want := []string{"Le chat en direct est fermé en ce moment.", "Réouverture : lundi 10:00.", "Horaires du chat, à votre heure :",
-		"Du lundi au vendredi, de 10 h à 2 h (heure de Paris)"}
-	if len(avail) < len(want) || strings.Join(avail[:4], "|") != strings.Join(want, "|") {
-		t.Errorf("availability: got %q, want %q first", avail, want)
-	}
-
-	b.eval(root + `.querySelector('.msg.bot button[data-channel=email]').click()`)
-	b.wait("the ticket form", root+`.querySelector('form.ticket .drop button.pick')`)
-	labels := evalAs[[]string](b, `Array.from(`+root+`.querySelectorAll('form.ticket label > span, form.ticket .drop > span')).map(x => x.textContent)`)
-	if strings.Join(labels, "|") != "Thème|Votre e-mail|Votre nom (facultatif)|Votre message|Pièces jointes (facultatif)" {
-		t.Errorf("form fields: got %q, want topic, email, name, message, files", labels)
-	}
-	if hint := evalAs[string](b, root+`.querySelector('form.ticket .drop .hint').textContent`); !strings.Contains(hint, "1 Mo par fichier, 2 Mo en tout, 3 fichiers au plus") {
-		t.Errorf("files hint: got %q, want the server's limits", hint)
-	}
-
-	// Drop three files: too big, not an accepted type, and a PNG.
-	b.eval(`(() => { const f = ` + root + `.querySelector('form.ticket'), dt = new DataTransfer();
-		dt.items.add(new File([new Uint8Array(1572864)], 'film.png', {type: 'image/png'}));
-		dt.items.add(new File([new Uint8Array([77, 90, 0, 0, 3, 0, 1, 2])], 'setup.exe'));
-		dt.items.add(new File([new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13])], 'capture.png', {type: 'image/png'}));
-		f.dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true})); })()`)
-	b.wait("the checked files", root+`.querySelector('form.ticket .drop .fix').textContent !== ''`)
-	checked := evalAs[[]string](b, `[Array.from(`+root+`.querySelectorAll('form.ticket .chosen li span')).map(x => x.textContent).join(','), `+root+`.querySelector('form.ticket .drop .fix').textContent]`)
-	if checked[0] != "capture.png" || !strings.Contains(checked[1], "film.png dépasse 1 Mo") || !strings.Contains(checked[1], "setup.exe n'est ni une image") {
-		t.Errorf("checked files: kept %q, said %q; want only capture.png kept, and why the others were refused", checked[0], checked[1])
-	}
-	if got := site.uploads.list(); len(got) != 0 {
-		t.Errorf("uploads before the send: %v, want none", got)
-	}
-	// A file picked with the picker joins it; a removed one leaves.
-	b.eval(`(() => { const i = ` + root + `.querySelector('form.ticket input[type=file]'), dt = new DataTransfer();
-		dt.items.add(new File(['journal de bord\n'], 'log.txt', {type: 'text/plain'}));
-		dt.items.add(new File(['%PDF-1.4 facture'], 'facture.pdf', {type: 'application/pdf'}));
-		i.files = dt.files; i.dispatchEvent(new Event('change')); })()`)
-	b.wait("three files", root+`.querySelectorAll('form.ticket .chosen li').length === 3`)
-	b.eval(root + `.querySelector('form.ticket .chosen li:nth-child(2) button').click()`)
-	b.wait("two files", root+`.querySelectorAll('form.ticket .chosen li').length === 2`)
-
-	// The first ticket frame is refused as naming files the server no
-	// longer has: the bubble uploads them again and resends, once.
-	b.eval(`(() => { window.__refuseUploads = true; const f = ` + root + `.querySelector('form.ticket'); f.querySelector('[name=email]').value = 'ana@example.org';
-		f.querySelector('[name=topic]').value = 'billing'; f.querySelector('.send').click(); })()`)
-	b.wait("the ticket's reference", root+`.querySelector('.msg.system[data-kind=ticket_created]') && !`+root+`.querySelector('form.ticket')`)
-	if got := strings.Join(site.uploads.list(), ","); got != "capture.png 12,facture.pdf 16,capture.png 12,facture.pdf 16" {
-		t.Errorf("uploads: got %q, want the two files kept, uploaded again after the refusal", got)
-	}
-	frame := evalAs[string](b, `JSON.stringify(window.__sent.filter(f => f.type === 'ticket').map(f => [f.topic, f.email, f.uploads]))`)
-	if frame != `[["billing","ana@example.org",["u1","u2"]],["billing","ana@example.org",["u3","u4"]]]` {
-		t.Errorf("ticket frames: got %s, want the topic, the address and the uploads, then the new uploads", frame)
-	}
-	note := evalAs[string](b, root+`.querySelector('.msg.system[data-kind=ticket_created]').textContent`)
-	ref := evalAs[string](b, `JSON.parse(localStorage.getItem('bulle:`+site.srv.URL+`')).messages.filter(m => m.kind === 'ticket_created')[0].ticket`)
-	if tk, err := site.store.TicketByRef(context.Background(), ref); err != nil || tk.Topic != "billing" || !strings.Contains(note, "#"+ref) {
-		t.Errorf("ticket note %q: want the reference %q of the stored ticket (%+v, %v)", note, ref, tk, err)
 	}
 
 	for _, p := range console.Problems() {

@@ -383,18 +383,18 @@ func (s *Session) ticket(ctx context.Context, f inFrame) error {
 		return s.fail(ctx, errFrame(CodeBadFrame, "client_id must be 1 to 64 letters, digits, - or _"))
 	}
 	convID, lang := s.conversation().ID, s.turnLang()
-	uploads := f.Uploads
-	if stager, limits := s.w.uploads(); stager == nil && len(uploads) > 0 {
-		// The welcome offered no files, so no bubble of ours sends any:
-		// there is nothing they could name here.
-		s.w.log.Warn("ticket uploads ignored: this server takes no files", "conversation_id", convID, "uploads", len(uploads))
-		uploads = nil
-	} else if limits != nil && len(uploads) > limits.MaxFiles {
+	// A server that takes no files offered none in its welcome and has
+	// nothing staged: ids are refused as unknown ids are, nothing opened.
+	switch stager, limits := s.w.uploads(); {
+	case stager == nil && len(f.Uploads) > 0:
+		return s.fail(ctx, errorFrame{Type: typeError, Code: CodeBadTicket, ClientID: f.ClientID, Field: "uploads",
+			Message: "this help center takes no files: send the ticket without uploads"})
+	case limits != nil && len(f.Uploads) > limits.MaxFiles:
 		return s.fail(ctx, errorFrame{Type: typeError, Code: CodeBadTicket, ClientID: f.ClientID, Field: "uploads",
 			Message: fmt.Sprintf("at most %d files", limits.MaxFiles)})
 	}
 	t, err := s.w.opt.Tickets.CreateTicket(ctx, escalation.NewTicket{ConversationID: convID, Lang: lang,
-		Topic: f.Topic, Email: f.Email, Name: f.Name, Message: f.Text, PageURL: f.PageURL, Uploads: uploads,
+		Topic: f.Topic, Email: f.Email, Name: f.Name, Message: f.Text, PageURL: f.PageURL, Uploads: f.Uploads,
 		Note: true, ClientID: f.ClientID, OfferVerification: s.w.verifier() != nil})
 	var ve *escalation.ValidationError
 	switch {

@@ -315,8 +315,9 @@ func TestUploadsAreRateLimited(t *testing.T) {
 	}
 }
 
-func TestServerWithoutFilesOffersNoUploadsAndIgnoresThem(t *testing.T) {
+func TestServerWithoutFilesOffersNoUploadsAndRefusesThem(t *testing.T) {
 	env := newTicketEnv(t) // a desk that keeps no files
+	ctx := context.Background()
 	c := env.dial(t, "https://shop.example")
 	c.send(map[string]any{"type": "hello", "lang": "en"})
 	w := c.nextRaw()
@@ -335,12 +336,22 @@ func TestServerWithoutFilesOffersNoUploadsAndIgnoresThem(t *testing.T) {
 	if resp.StatusCode < 400 {
 		t.Errorf("upload answered %d by a server that keeps no files", resp.StatusCode)
 	}
-	// A bubble never sends ids here; a frame that does still opens its
-	// ticket (the field is not one this server takes).
-	ack, msgs := c.ticketFrames(map[string]any{"type": "ticket", "client_id": "t1", "topic": "other",
-		"email": "ana@example.org", "text": "Hello", "uploads": []string{"u1"}})
-	if ack.Type != typeAck || len(msgs) != 2 || len(msgs[0].Attachments) != 0 {
-		t.Errorf("ticket with ids on a server without files: %+v %+v", ack, msgs)
+	// Ids here name nothing a bubble could have staged: the frame is
+	// refused on uploads, as an unknown id is, and nothing is opened.
+	frame := map[string]any{"type": "ticket", "client_id": "t1", "topic": "other",
+		"email": "ana@example.org", "text": "Hello", "uploads": []string{"q3H0v6kq2m3Xj9bP1sVw5A"}}
+	if e, _ := c.ticketFrames(frame); e.Type != typeError || e.Code != CodeBadTicket || e.Field != "uploads" || e.ClientID != "t1" {
+		t.Fatalf("ticket with ids on a server without files: %+v, want bad_ticket on uploads", e)
+	}
+	convID := w.conversationID(t, env)
+	if _, err := env.store.TicketOfConversation(ctx, convID); escalation.ErrorCode(err) != escalation.ENOTFOUND {
+		t.Fatalf("the refused frame opened a ticket (%v)", err)
+	}
+	// The same form without them opens the ticket.
+	delete(frame, "uploads")
+	ack, msgs := c.ticketFrames(frame)
+	if ack.Type != typeAck || len(msgs) != 2 || len(msgs[0].Attachments) != 0 || msgs[1].Kind != escalation.KindTicketCreated {
+		t.Errorf("the same form without uploads: %+v %+v, want the ticket", ack, msgs)
 	}
 }
 

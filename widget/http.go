@@ -63,9 +63,9 @@ func (w *Widget) Register(e *echo.Echo) {
 	}
 	// Plain net/http handlers (attachments.go, uploads.go, requests.go), mounted here.
 	e.Match([]string{http.MethodGet, http.MethodOptions}, attachmentsPath+":id", echo.WrapHandler(http.HandlerFunc(w.handleAttachment)))
-	if u, _ := w.uploads(); u != nil { // the ticket form's files (uploads.go)
-		e.Match([]string{http.MethodPost, http.MethodOptions}, uploadsPath, echo.WrapHandler(w.uploadHandler()))
-	}
+	// The ticket form's files (uploads.go); a server that takes none
+	// answers 404 no_uploads there, in the same JSON as every refusal.
+	e.Match([]string{http.MethodPost, http.MethodOptions}, uploadsPath, echo.WrapHandler(w.uploadHandler()))
 	if w.opt.Requests != nil {
 		pages := echo.WrapHandler(w.newRequestsPages().handler())
 		e.Any("/requests", pages)

@@ -332,9 +332,11 @@ func TestServerWithoutFilesOffersNoUploadsAndRefusesThem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var refusal struct{ Error, Message string }
+	json.NewDecoder(resp.Body).Decode(&refusal)
 	resp.Body.Close()
-	if resp.StatusCode < 400 {
-		t.Errorf("upload answered %d by a server that keeps no files", resp.StatusCode)
+	if resp.StatusCode != http.StatusNotFound || refusal.Error != "no_uploads" {
+		t.Errorf("upload to a server that keeps no files: %d %+v, want 404 no_uploads", resp.StatusCode, refusal)
 	}
 	// Ids here name nothing a bubble could have staged: the frame is
 	// refused on uploads, as an unknown id is, and nothing is opened.

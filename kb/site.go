@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/url"
@@ -425,6 +426,13 @@ func (s *Site) searchView(ctx context.Context, lang, q string) (view, error) {
 		return view{Template: "search", Status: 200, Data: p}, nil
 	}
 	hits, err := s.base.Search(ctx, Query{Text: q, Lang: lang, Limit: 10})
+	if errors.Is(err, ErrUnavailable) {
+		// The index was found broken and is being rebuilt from the articles
+		// (base.go): a moment's wait, not a server failure. The page keeps
+		// the query in its box, for the visitor to search again.
+		p.Message = catalog[lang]["search_rebuilding"]
+		return view{Template: "search", Status: 503, Data: p}, nil
+	}
 	if err != nil {
 		return view{}, err
 	}

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/bulle-help/bulle/escalation"
+	"github.com/bulle-help/bulle/kb"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 )
@@ -120,6 +121,12 @@ func errorStatus(err error) (code int, msg string, internal bool) {
 	if errors.Is(err, context.Canceled) {
 		// The client left, or the server is shutting down.
 		return http.StatusServiceUnavailable, "Try again in a moment.", false
+	}
+	if errors.Is(err, kb.ErrUnavailable) {
+		// The index is being rebuilt from the articles: a moment, not a
+		// failure. The search page says so itself (kb/site.go); this is for
+		// any other handler that meets it.
+		return http.StatusServiceUnavailable, "The search is being rebuilt; try again in a moment.", false
 	}
 	switch escalation.ErrorCode(err) {
 	case escalation.EINVALID:

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/bulle-help/bulle/escalation"
+	"github.com/bulle-help/bulle/kb"
 	"github.com/labstack/echo/v4"
 )
 
@@ -66,6 +67,8 @@ func TestErrorHandler(t *testing.T) {
 			400, `{"error":"lang: unknown language"}`, false},
 		{"store not found is 404", fmt.Errorf("get: %w", escalation.ErrNotFound), "application/json",
 			404, `{"error":"Not found."}`, false},
+		{"an index being rebuilt is 503", fmt.Errorf("search: %w", kb.ErrUnavailable), "application/json",
+			503, `{"error":"The search is being rebuilt; try again in a moment."}`, false},
 		{"anything else is hidden", errors.New("secret table exploded"), "application/json",
 			500, `{"error":"Internal error."}`, true},
 		{"page for browsers", errors.New("secret table exploded"), "text/html,*/*",

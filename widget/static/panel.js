@@ -394,10 +394,12 @@
     // is open now and its hours in the visitor's own time zone, from
     // GET /api/availability (docs/availability.md), asked at most once a
     // minute. Shown when the offer includes chat, or says when chat reopens.
-    var hours = null, hoursAt = 0, hoursWait = null, availAt = "";
+    // The minute is measured on performance.now(), which only goes forward:
+    // a wall clock put back by an hour would keep an old answer for an hour.
+    var hours = null, hoursAt = -Infinity, hoursWait = null, availAt = "";
 
     function availability(fn) {
-      if (Date.now() - hoursAt < 60000) return fn(hours);
+      if (performance.now() - hoursAt < 60000) return fn(hours);
       if (hoursWait) return hoursWait.push(fn);
       hoursWait = [fn];
       var tz = "";
@@ -408,7 +410,7 @@
         .catch(function () { return null; })
         .then(function (a) {
           hours = a && a.chat ? a : null;
-          hoursAt = Date.now();
+          hoursAt = performance.now();
           var fns = hoursWait;
           hoursWait = null;
           fns.forEach(function (f) { f(hours); });
@@ -609,6 +611,8 @@
     var identity = null; // the visitor the site's signed identity vouches for, from the welcome
     var uploads = null; // the server's file limits, from the welcome, when it takes files
     var outbox = []; // votes and person requests made while offline
+    var inflight = {}; // frames with a client_id sent and not yet acknowledged, by id
+    var catchUp = 0; // the seq a resumed conversation's replay runs to
 
     function sendMessage(text) {
       text = (text || "").trim();
@@ -639,6 +643,7 @@
     function pageURL() { return location.protocol.indexOf("http") === 0 ? location.href.split("#")[0] : ""; }
 
     function sendFrame(f) {
+      if (f.client_id) inflight[f.client_id] = f;
       if (!ready || !raw(f)) { outbox.push(f); connect(); }
     }
 
@@ -652,6 +657,23 @@
     // client_id, so the server stores each once.
     function resendPending() {
       state.pending.forEach(function (p) { raw({ type: "message", client_id: p.client_id, text: p.text }); });
+    }
+
+    // resendUnanswered runs once a resumed conversation's replay is in. The
+    // visitor's last question, acknowledged but never answered (the server
+    // stopped, or the assistant failed, between the two), is sent again
+    // with its client_id: the server stores nothing twice and answers it
+    // (docs/protocol.md, "Resend"). Not when anything came after it, nor
+    // while a person holds the conversation: the agent answers then.
+    function resendUnanswered() {
+      var q = state.messages[state.messages.length - 1];
+      if (!q || q.role !== "visitor" || q.kind !== "text" || !q.client_id) return;
+      if (chat.status === "queued" || chat.status === "active") return;
+      raw({ type: "message", client_id: q.client_id, text: q.text });
+    }
+
+    function caughtUp() {
+      if (catchUp && state.lastSeq >= catchUp) { catchUp = 0; resendUnanswered(); }
     }
 
     // ---- the connection --------------------------------------------------
@@ -750,6 +772,8 @@
       ready = true;
       retries = 0;
       setStatus("");
+      catchUp = (f.conversation && f.conversation.last_seq) || 0;
+      caughtUp();
       resendPending();
       var queued = outbox;
       outbox = [];
@@ -761,7 +785,9 @@
     }
 
     function ack(f) {
+      delete inflight[f.client_id];
       dropPending(f.client_id);
+      if (!state.pending.length) each(log, ".unsaved", function (x) { x.remove(); }); // saved after all
       var form = log.querySelector('form.ticket[data-client-id="' + cssEscape(f.client_id || "") + '"]');
       if (form) form.remove();
     }
@@ -788,6 +814,7 @@
       }
       refresh();
       scrollDown();
+      caughtUp();
     }
 
     function failed(f) {
@@ -858,22 +885,72 @@
           }
           note(T.too_long, "error");
           return;
-        case "unavailable":
-          var id = f.client_id;
-          var msg = state.messages.filter(function (m) { return m.client_id === id; })[0];
-          var retry = null;
-          if (msg) {
-            retry = el("button", { class: "retry", type: "button", text: T.retry });
-            retry.addEventListener("click", function () {
-              retry.disabled = true;
-              if (!raw({ type: "message", client_id: id, text: msg.text })) connect();
-            });
-          }
-          note(T.unavailable, "error", retry);
-          return;
+        case "unavailable": return unanswered(f.client_id);
+        case "internal": return unsaved(f);
         default:
           note(T.error, "error");
       }
+    }
+
+    // unanswered offers to ask again a question the server stored but did
+    // not answer: the same client_id, which it answers then.
+    function unanswered(id) {
+      var msg = state.messages.filter(function (m) { return m.client_id === id; })[0];
+      var retry = null;
+      if (msg) {
+        retry = el("button", { class: "retry", type: "button", text: T.retry });
+        retry.addEventListener("click", function () {
+          retry.disabled = true;
+          if (!raw({ type: "message", client_id: id, text: msg.text })) connect();
+        });
+      }
+      note(T.unavailable, "error", retry);
+    }
+
+    // unsaved answers "internal": the server could not store what the
+    // visitor sent (its database locked by another program, its disk full)
+    // and kept nothing of it. A message stays pending, sent again with the
+    // same client_id (stored once) on "Try again" and on every new
+    // connection; a form keeps what was typed. Besides trying again, the
+    // visitor may write from the contact page, which opens in a new tab
+    // (docs/protocol.md, "When the server cannot save"). Before the welcome
+    // it is the hello that failed: the bubble connects again later.
+    function unsaved(f) {
+      var id = f.client_id || "", frame = inflight[id];
+      var form = id && log.querySelector('form[data-client-id="' + cssEscape(id) + '"]');
+      if (id && state.messages.some(function (m) { return m.client_id === id; })) return unanswered(id); // stored, not answered
+      if (form) {
+        var fix = form.querySelector(":scope > .fix"), ticket = !form.matches(".transcript, .rate");
+        fix.textContent = ticket ? T.unsaved : T.error;
+        if (ticket) contact(fix);
+        form.querySelector(".send").disabled = false;
+        return;
+      }
+      if (frame && /^verify/.test(frame.type)) return verifyFailed({ code: "unsaved" });
+      if (!ready) {
+        if (ws) ws.close(); // onclose connects again after a while
+        if (!state.pending.length) return;
+      } else if (!frame && !state.pending.some(function (p) { return p.client_id === id; })) {
+        return note(T.error, "error");
+      }
+      each(log, ".unsaved", function (x) { x.remove(); });
+      var retry = el("button", { class: "retry", type: "button", text: T.retry });
+      var n = note(T.unsaved, "error unsaved", retry);
+      contact(n);
+      retry.addEventListener("click", function () {
+        n.remove();
+        if (!ready) reconnect();
+        else if (frame) sendFrame(frame);
+        else resendPending();
+      });
+    }
+
+    // contact adds the link to the contact page, when the server takes tickets.
+    function contact(box) {
+      if (!topics.length) return;
+      box.appendChild(document.createTextNode(" "));
+      box.appendChild(el("a", { class: "pointer", href: ORIGIN + "/contact?lang=" + encodeURIComponent(LANG), target: "_blank",
+        rel: "noopener", text: T.contact, "aria-label": T.contact + " " + T.newTab }));
     }
 
     // ---- live chat -------------------------------------------------------
@@ -980,8 +1057,8 @@
         return;
       }
       if (chat.status !== "active" || !ready) return;
-      var now = Date.now();
-      if (now - typingSent > 3000) { raw({ type: "typing", on: true }); typingSent = now; }
+      var now = performance.now(); // not the wall clock, which may jump back
+      if (!typingSent || now - typingSent > 3000) { raw({ type: "typing", on: true }); typingSent = now; }
       typingIdle = setTimeout(function () { typed(false); }, 4000);
     }
 
@@ -1192,7 +1269,7 @@
       setLanguage: function () {
         T = ctx.strings();
         LANG = cfg.lang;
-        hoursAt = 0;
+        hoursAt = -Infinity;
         build();
         reconnect(); // the hello names the language
       },

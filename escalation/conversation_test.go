@@ -417,7 +417,7 @@ func TestGroupCommitFailsAppendsOneByOne(t *testing.T) {
 	for i := range batch {
 		batch[i].done = make(chan appendResult, 1)
 	}
-	s.appendBatch(batch)
+	s.appendBatch(batch, nil)
 	got := make([]appendResult, len(batch))
 	for i, r := range batch {
 		got[i] = <-r.done

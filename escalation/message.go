@@ -132,31 +132,37 @@ const maxAppendBatch = 64
 func (s *Store) commitAppends() {
 	defer close(s.appendsDone)
 	for {
-		var batch []appendRequest
 		select {
 		case r := <-s.appends:
-			batch = append(batch, r)
+			s.appendBatch([]appendRequest{r}, s.queuedAppends)
 		case <-s.closing:
 			return
 		}
-	more:
-		for len(batch) < maxAppendBatch {
-			select {
-			case r := <-s.appends:
-				batch = append(batch, r)
-			default:
-				break more
-			}
-		}
-		s.appendBatch(batch)
 	}
 }
 
-// appendBatch stores a batch in one transaction, each append under its own
-// savepoint so that one failing append (an unknown conversation, a
-// cancelled request) leaves the others to commit.
-func (s *Store) appendBatch(batch []appendRequest) {
-	results := make([]appendResult, len(batch))
+// queuedAppends adds the appends waiting in the queue to batch, up to
+// maxAppendBatch.
+func (s *Store) queuedAppends(batch []appendRequest) []appendRequest {
+	for len(batch) < maxAppendBatch {
+		select {
+		case r := <-s.appends:
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// appendBatch stores batch, and what more adds to it (the appends queued
+// behind it; nil for none), in one transaction, each append under its own savepoint so that one failing
+// append (an unknown conversation, a cancelled request) leaves the others
+// to commit. The batch is taken once the transaction has begun: appends
+// that queued while BEGIN waited for a lock held elsewhere share its
+// outcome, instead of each waiting out the busy timeout in turn.
+func (s *Store) appendBatch(batch []appendRequest, more func([]appendRequest) []appendRequest) {
+	var results []appendResult
 	reply := func() {
 		for i, r := range batch {
 			r.done <- results[i]
@@ -165,11 +171,15 @@ func (s *Store) appendBatch(batch []appendRequest) {
 	defer reply()
 	fail := func(err error) {
 		for i := range results {
-			results[i] = appendResult{err: fmt.Errorf("store: append message: %w", err)}
+			results[i] = appendResult{err: err}
 		}
 	}
 	ctx := context.Background()
 	tx, err := s.write.BeginTx(ctx, nil)
+	if more != nil {
+		batch = more(batch)
+	}
+	results = make([]appendResult, len(batch))
 	if err != nil {
 		fail(err)
 		return
@@ -178,7 +188,7 @@ func (s *Store) appendBatch(batch []appendRequest) {
 	now := s.now()
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
-			results[i].err = fmt.Errorf("store: append message: %w", err)
+			results[i].err = err
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT append`); err != nil {
@@ -193,7 +203,7 @@ func (s *Store) appendBatch(batch []appendRequest) {
 		}
 		msg, created, err := write(ctx, tx, now)
 		if err != nil {
-			results[i].err = fmt.Errorf("store: append message: %w", err)
+			results[i].err = err
 			if _, err := tx.ExecContext(ctx, `ROLLBACK TO append`); err != nil {
 				fail(err)
 				return

@@ -14,6 +14,10 @@ const (
 	ETOOMANY  = "too_many"
 	// EUNAUTHORIZED: credentials (a password, a session) were refused.
 	EUNAUTHORIZED = "unauthorized"
+	// EUNAVAILABLE: the database cannot take a write for now (locked by
+	// another program past the busy timeout, a full disk, an I/O error);
+	// nothing was stored, and the same request may succeed later.
+	EUNAVAILABLE = "unavailable"
 )
 
 // Sentinel errors; callers test for them with errors.Is.
@@ -61,6 +65,8 @@ func ErrorCode(err error) string {
 		return ETOOMANY
 	case errors.Is(err, ErrUnauthorized):
 		return EUNAUTHORIZED
+	case storageFault(err): // store.go
+		return EUNAVAILABLE
 	}
 	return EINTERNAL
 }

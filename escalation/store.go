@@ -224,3 +224,18 @@ func newConnector(path string, params []string) *connector {
 func (c *connector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
 
 func (c *connector) Driver() driver.Driver { return c.drv }
+
+// storageFault reports whether err is the database refusing a write for a
+// passing reason: locked by another program, a full disk or file-size
+// limit, an I/O error. Not a defect of the request, nor of the server.
+func storageFault(err error) bool {
+	var se sqlite3.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code {
+	case sqlite3.ErrBusy, sqlite3.ErrLocked, sqlite3.ErrFull, sqlite3.ErrIoErr, sqlite3.ErrCantOpen:
+		return true
+	}
+	return false
+}

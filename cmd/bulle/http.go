@@ -139,6 +139,10 @@ func errorStatus(err error) (code int, msg string, internal bool) {
 		return http.StatusTooManyRequests, escalation.ErrorMessage(err), false
 	case escalation.EUNAUTHORIZED:
 		return http.StatusUnauthorized, escalation.ErrorMessage(err), false
+	case escalation.EUNAVAILABLE:
+		// Logged: an operator must learn the disk is full or the database
+		// locked, though the visitor is only asked to try again.
+		return http.StatusServiceUnavailable, "Nothing could be saved just now; please try again in a moment.", true
 	}
 	return http.StatusInternalServerError, internalError, true
 }

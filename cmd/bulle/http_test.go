@@ -13,6 +13,7 @@ import (
 	"github.com/bulle-help/bulle/escalation"
 	"github.com/bulle-help/bulle/kb"
 	"github.com/labstack/echo/v4"
+	"github.com/mattn/go-sqlite3"
 )
 
 // fakeDB is a pinger whose answer the test chooses.
@@ -69,6 +70,10 @@ func TestErrorHandler(t *testing.T) {
 			404, `{"error":"Not found."}`, false},
 		{"an index being rebuilt is 503", fmt.Errorf("search: %w", kb.ErrUnavailable), "application/json",
 			503, `{"error":"The search is being rebuilt; try again in a moment."}`, false},
+		{"a locked database is 503, and logged", fmt.Errorf("store: create ticket: %w", sqlite3.Error{Code: sqlite3.ErrBusy}), "application/json",
+			503, `{"error":"Nothing could be saved just now; please try again in a moment."}`, true},
+		{"a full disk is 503, and logged", fmt.Errorf("store: commit: %w", sqlite3.Error{Code: sqlite3.ErrFull}), "application/json",
+			503, `{"error":"Nothing could be saved just now; please try again in a moment."}`, true},
 		{"anything else is hidden", errors.New("secret table exploded"), "application/json",
 			500, `{"error":"Internal error."}`, true},
 		{"page for browsers", errors.New("secret table exploded"), "text/html,*/*",

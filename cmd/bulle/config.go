@@ -43,6 +43,12 @@ type Config struct {
 		Level  string `toml:"level"`
 		Format string `toml:"format"`
 	} `toml:"log"`
+	Server struct {
+		// TrustedProxies are the reverse proxies, as CIDRs, whose
+		// X-Forwarded-For is believed for the client's address (per-client
+		// limits, logs). Empty: the connection's address, headers ignored.
+		TrustedProxies []string `toml:"trusted_proxies"`
+	} `toml:"server"`
 	Bot struct {
 		// Threshold is the confidence, from 0 to 1, under which the bot
 		// offers a person instead of answering from an article.
@@ -93,6 +99,11 @@ type Config struct {
 		// queue: the time to reload a page or come back from another tab.
 		AbandonAfter time.Duration `toml:"abandon_after"`
 	} `toml:"chat"`
+	Retention struct {
+		// Days after their last activity that conversations and tickets
+		// are deleted, attachments included; 0 keeps them forever.
+		Days int `toml:"days"`
+	} `toml:"retention"`
 }
 
 // DefaultConfig is the configuration with no file, no environment and no flags.
@@ -105,6 +116,7 @@ func DefaultConfig() Config {
 	c.Langs = []string{"en", "fr"}
 	c.Log.Level = "info"
 	c.Log.Format = "text"
+	c.Server.TrustedProxies = []string{}
 	c.Bot.Threshold = bot.DefaultThreshold
 	c.Bot.ClarifyRatio = bot.DefaultClarifyRatio
 	c.Bot.Unsupported = bot.DefaultUnsupported
@@ -183,6 +195,14 @@ func ApplyEnv(c *Config, getenv func(string) string) error {
 	if v := getenv("BULLE_HOURS_TIMEZONE"); v != "" {
 		c.Hours.Timezone = v
 	}
+	if v := getenv("BULLE_SERVER_TRUSTED_PROXIES"); v != "" {
+		c.Server.TrustedProxies = nil
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				c.Server.TrustedProxies = append(c.Server.TrustedProxies, p)
+			}
+		}
+	}
 	if v := getenv("BULLE_WIDGET_ALLOWED_ORIGINS"); v != "" {
 		c.Widget.AllowedOrigins = nil
 		for _, o := range strings.Split(v, ",") {
@@ -204,6 +224,13 @@ func ApplyEnv(c *Config, getenv func(string) string) error {
 			return fmt.Errorf("BULLE_CHAT_ABANDON_AFTER=%q: not a duration, such as \"2m\"", v)
 		}
 		c.Chat.AbandonAfter = d
+	}
+	if v := getenv("BULLE_RETENTION_DAYS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("BULLE_RETENTION_DAYS=%q: not a whole number", v)
+		}
+		c.Retention.Days = n
 	}
 	if v := getenv("BULLE_SMTP_PORT"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -244,6 +271,11 @@ func (c Config) Validate() error {
 			bad("base_url %q: no host", c.BaseURL)
 		case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
 			bad("base_url %q: want no user, query or fragment", c.BaseURL)
+		}
+	}
+	for _, p := range c.Server.TrustedProxies {
+		if _, _, err := net.ParseCIDR(p); err != nil {
+			bad("server.trusted_proxies: %q is not a CIDR: want an address and a prefix length, such as 10.0.0.0/8 or 127.0.0.1/32", p)
 		}
 	}
 	if len(c.Langs) == 0 {
@@ -310,6 +342,9 @@ func (c Config) Validate() error {
 	}
 	if d := c.Chat.AbandonAfter; d <= 0 {
 		bad("chat.abandon_after %q: want a duration over 0, such as \"2m\"", d)
+	}
+	if c.Retention.Days < 0 {
+		bad("retention.days %d: want 0 (keep forever) or more", c.Retention.Days)
 	}
 	if len(errs) == 0 {
 		return nil
@@ -388,6 +423,18 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// TrustedProxyNets returns server.trusted_proxies parsed; call it on a
+// validated config (a bad entry is skipped).
+func (c Config) TrustedProxyNets() []*net.IPNet {
+	var nets []*net.IPNet
+	for _, p := range c.Server.TrustedProxies {
+		if _, n, err := net.ParseCIDR(p); err == nil {
+			nets = append(nets, n)
+		}
+	}
+	return nets
+}
+
 // SecureCookies reports whether the public URL is https, in which case
 // cookies carry the Secure attribute.
 func (c Config) SecureCookies() bool {
@@ -431,6 +478,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("langs", strings.Join(c.Langs, ",")),
 		slog.String("log_level", c.Log.Level),
 		slog.String("log_format", c.Log.Format),
+		slog.String("server_trusted_proxies", strings.Join(c.Server.TrustedProxies, ",")),
 		slog.Float64("bot_threshold", c.Bot.Threshold),
 		slog.Float64("bot_clarify_ratio", c.Bot.ClarifyRatio),
 		slog.String("hours_timezone", c.Hours.Timezone),
@@ -447,6 +495,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("smtp_inbound_addr", c.SMTP.InboundAddr),
 		slog.Duration("chat_max_wait", c.Chat.MaxWait),
 		slog.Duration("chat_abandon_after", c.Chat.AbandonAfter),
+		slog.Int("retention_days", c.Retention.Days),
 	)
 }
 

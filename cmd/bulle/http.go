@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -26,8 +27,8 @@ const contentSecurityPolicy = "default-src 'self'; img-src 'self' data:; style-s
 const bodyLimit = "1M"
 
 // newEcho returns the echo server with the middleware every route shares
-// and the one error handler.
-func newEcho(log *slog.Logger) *echo.Echo {
+// and the one error handler. trustedProxies are server.trusted_proxies.
+func newEcho(log *slog.Logger, trustedProxies ...*net.IPNet) *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
@@ -36,7 +37,7 @@ func newEcho(log *slog.Logger) *echo.Echo {
 	// RealIP believes X-Forwarded-For and X-Real-IP, which anyone can send,
 	// and a per-client limit (the contact form's) would count each forged
 	// value as a new client.
-	e.IPExtractor = echo.ExtractIPDirect()
+	e.IPExtractor = clientIPExtractor(trustedProxies)
 	e.Use(
 		requestLogger(log),
 		middleware.RecoverWithConfig(middleware.RecoverConfig{
@@ -57,6 +58,23 @@ func newEcho(log *slog.Logger) *echo.Echo {
 		utf8Only,
 	)
 	return e
+}
+
+// clientIPExtractor returns how RealIP finds the client: the connection's
+// address, or, behind trusted proxies, the right-most X-Forwarded-For entry
+// that is not one of them (the proxies append, so entries to its left are
+// whatever the client sent). echo trusts loopback, link-local and private
+// ranges by default; here only the listed ranges are trusted, so a
+// proxy on 127.0.0.1 must be listed as 127.0.0.1/32.
+func clientIPExtractor(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
 // utf8Only refuses a request whose path or query, decoded, is not UTF-8.

@@ -7,6 +7,9 @@
 //	bulle search  [--articles DIR] [--lang fr] [--json] [--limit 10] "question"
 //	bulle eval    --articles DIR --questions FILE [--json] [--threshold X] [--sweep]
 //	bulle agent   add EMAIL [--name N] [--role agent|admin] [--data DIR] | reset EMAIL | remove EMAIL | list
+//	bulle privacy export EMAIL [--data DIR] | delete EMAIL [--yes] [--data DIR]
+//	bulle backup  FILE [--force] [--data DIR]
+//	bulle restore FILE [--data DIR]
 package main
 
 import (
@@ -49,6 +52,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runEval(ctx, args, stdout, stderr)
 	case "agent":
 		return runAgent(ctx, args, getenv, stdout, stderr)
+	case "privacy":
+		return runPrivacy(ctx, args, getenv, stdout, stderr)
+	case "backup":
+		return runBackup(ctx, args, getenv, stdout, stderr)
+	case "restore":
+		return runRestore(ctx, args, getenv, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -65,6 +74,9 @@ Commands:
   search   search the articles from the command line
   eval     measure answer quality on question sets
   agent    add, reset, remove and list the agents who sign in to the console
+  privacy  export or delete everything stored about one email address
+  backup   copy the database to a file while the server runs
+  restore  put a backup in place of the database (server stopped)
 
 Run "bulle <command> -h" for a command's flags.
 `

@@ -175,7 +175,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}()
 
-	e := newEcho(log)
+	e := newEcho(log, cfg.TrustedProxyNets()...)
 	e.GET("/healthz", healthz(log, m.store, func() int { return m.base.Corpus().Len() }))
 	kb.NewSite(m.base, m.store, kb.SiteOptions{Name: "Bulle", SecureCookies: cfg.SecureCookies(),
 		ContactURL: "/contact", RequestsURL: "/requests"}).Register(e)
@@ -217,7 +217,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	sweepCtx, stopSweep := context.WithCancel(context.WithoutCancel(ctx))
 	sweepDone := make(chan struct{})
 	go func() { defer close(sweepDone); desk.RunUploadSweeper(sweepCtx, 0, log) }()
-	m.stopSweep = func() { stopSweep(); <-sweepDone }
+	stopRetention := startRetention(ctx, cfg.Retention.Days, m.store, files, log) // retention.go
+	m.stopSweep = func() { stopSweep(); <-sweepDone; stopRetention() }
 	escalation.RegisterAgentAPI(e, m.store, desk)
 
 	// Live chat: one hub carries the conversations', typing and queue

@@ -234,7 +234,7 @@ func (b *stormBubble) connect(ctx context.Context, m *Main, token string, lastSe
 		hello["token"], hello["last_seq"] = token, lastSeq
 	}
 	var w frame
-	if err := wsjson.Write(dctx, c, hello); err == nil {
+	if err = wsjson.Write(dctx, c, hello); err == nil {
 		err = wsjson.Read(dctx, c, &w)
 	}
 	if err != nil || w.Type != "welcome" {

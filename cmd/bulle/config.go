@@ -104,6 +104,11 @@ type Config struct {
 		// are deleted, attachments included; 0 keeps them forever.
 		Days int `toml:"days"`
 	} `toml:"retention"`
+	Metrics struct {
+		// Public serves GET /metrics to any client; false (the default)
+		// answers 404 to all but this machine's, not through a proxy.
+		Public bool `toml:"public"`
+	} `toml:"metrics"`
 }
 
 // DefaultConfig is the configuration with no file, no environment and no flags.

@@ -260,9 +260,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 
+	met := newMetrics(m) // GET /metrics; see metrics.go
 	botCfg := bot.DefaultConfig()
 	botCfg.Threshold, botCfg.ClarifyRatio, botCfg.Unsupported = cfg.Bot.Threshold, cfg.Bot.ClarifyRatio, cfg.Bot.Unsupported
-	m.widget, err = widget.New(m.store, bot.New(m.base, chatAvailability{m.avail}, botCfg), widget.Options{
+	m.widget, err = widget.New(m.store, met.countDecisions(bot.New(m.base, chatAvailability{m.avail}, botCfg)), widget.Options{
 		AllowedOrigins: cfg.Widget.AllowedOrigins,
 		BaseURL:        cfg.BaseURL,
 		MaxFrameBytes:  cfg.Widget.MaxFrameBytes,
@@ -281,11 +282,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		// A queued visitor with no bubble open that long leaves the queue.
 		ChatAbandonAfter: cfg.Chat.AbandonAfter,
 		Hub:              m.hub,
+		AnswerLatency:    met.answerLatency,
 	})
 	if err != nil {
 		return err
 	}
 	m.widget.Register(e)
+	mountHandler(e, met.handler(cfg.Metrics.Public), "/metrics")
 	if page := m.devMailPage(); page != nil {
 		mountHandler(e, page, "/dev/mail", "/dev/mail/*")
 	}

@@ -98,25 +98,12 @@ func (d *Desk) StartVerification(ctx context.Context, ticketID int64, clientID s
 	if err != nil {
 		return Verification{}, fmt.Errorf("desk: %s: %w", op, err)
 	}
-	if len(clientID) > maxClientIDLen {
-		return Verification{}, fmt.Errorf("desk: %s: %w", op, invalid("client_id", "at most %d characters", maxClientIDLen))
-	}
-	s := d.store
-	tx, err := s.beginWrite(ctx)
-	if err != nil {
-		return Verification{}, fmt.Errorf("desk: %s: %w", op, err)
-	}
-	defer tx.Rollback()
-	t, err := scanTicket(tx.QueryRowContext(ctx, selectTicket+` WHERE id = ?`, ticketID))
-	if err != nil {
-		return Verification{}, fmt.Errorf("desk: %s for ticket %d: %w", op, ticketID, err)
-	}
-	if prev, found, err := resentNote(ctx, tx, t, clientID, KindVerifySent); err != nil || found {
+	tx, t, prev, done, err := d.beginVerification(ctx, op, ticketID, clientID, KindVerifySent)
+	if done {
 		return prev, err
 	}
-	if t.Verified {
-		return Verification{}, refuse(op, ErrAlreadyVerified, "code", "this address is verified already")
-	}
+	defer tx.Rollback()
+	s := d.store
 	now := s.Now()
 	if wait, err := codeWait(ctx, tx, t.ID, now); err != nil {
 		return Verification{}, fmt.Errorf("desk: %s: %w", op, err)
@@ -178,25 +165,12 @@ func (d *Desk) CheckVerification(ctx context.Context, ticketID int64, code, clie
 	if !isCode(code) {
 		return Verification{}, fmt.Errorf("desk: %s: %w", op, invalid("code", "want the %d digits of the code we sent", codeDigits))
 	}
-	if len(clientID) > maxClientIDLen {
-		return Verification{}, fmt.Errorf("desk: %s: %w", op, invalid("client_id", "at most %d characters", maxClientIDLen))
-	}
-	s := d.store
-	tx, err := s.beginWrite(ctx)
-	if err != nil {
-		return Verification{}, fmt.Errorf("desk: %s: %w", op, err)
-	}
-	defer tx.Rollback()
-	t, err := scanTicket(tx.QueryRowContext(ctx, selectTicket+` WHERE id = ?`, ticketID))
-	if err != nil {
-		return Verification{}, fmt.Errorf("desk: %s for ticket %d: %w", op, ticketID, err)
-	}
-	if prev, found, err := resentNote(ctx, tx, t, clientID, KindVerified); err != nil || found {
+	tx, t, prev, done, err := d.beginVerification(ctx, op, ticketID, clientID, KindVerified)
+	if done {
 		return prev, err
 	}
-	if t.Verified {
-		return Verification{}, refuse(op, ErrAlreadyVerified, "code", "this address is verified already")
-	}
+	defer tx.Rollback()
+	s := d.store
 	var id int64
 	var attempts int
 	var hash []byte
@@ -264,6 +238,34 @@ func verifyTicketTx(ctx context.Context, tx *sql.Tx, t *Ticket, by, clientID, no
 // resentNote finds the note a first frame with this client id recorded:
 // the answer to a resend. A client id that names another kind of message
 // is refused.
+// beginVerification opens the write of a verification step (op) on a
+// ticket: its transaction and the ticket. done says the caller must
+// return prev and err as they are: a refusal (a bad client id, no such
+// ticket, verified already), or the note of an earlier attempt with the
+// same client id (kind), for a resend. Otherwise the caller owns tx.
+func (d *Desk) beginVerification(ctx context.Context, op string, ticketID int64, clientID, kind string) (tx *sql.Tx, t Ticket, prev Verification, done bool, err error) {
+	if len(clientID) > maxClientIDLen {
+		return nil, Ticket{}, Verification{}, true, fmt.Errorf("desk: %s: %w", op, invalid("client_id", "at most %d characters", maxClientIDLen))
+	}
+	if tx, err = d.store.beginWrite(ctx); err != nil {
+		return nil, Ticket{}, Verification{}, true, fmt.Errorf("desk: %s: %w", op, err)
+	}
+	t, err = scanTicket(tx.QueryRowContext(ctx, selectTicket+` WHERE id = ?`, ticketID))
+	if err != nil {
+		err = fmt.Errorf("desk: %s for ticket %d: %w", op, ticketID, err)
+	} else if p, found, rerr := resentNote(ctx, tx, t, clientID, kind); rerr != nil || found {
+		prev, err = p, rerr
+		done = true
+	} else if t.Verified {
+		err = refuse(op, ErrAlreadyVerified, "code", "this address is verified already")
+	}
+	if err != nil || done {
+		tx.Rollback()
+		return nil, Ticket{}, prev, true, err
+	}
+	return tx, t, Verification{}, false, nil
+}
+
 func resentNote(ctx context.Context, tx *sql.Tx, t Ticket, clientID, kind string) (Verification, bool, error) {
 	if clientID == "" {
 		return Verification{}, false, nil

@@ -57,6 +57,30 @@ func (w *Widget) filesBySeq(ctx context.Context, conversationID int64, msgs []es
 	return out, nil
 }
 
+// corsForBubble answers the CORS side of a request from the bubble, which
+// runs on other sites and calls with "Authorization: Bearer <token>": an
+// origin not allowed (as for the WebSocket) gets refuse, a preflight its
+// answer for method. It reports whether the handler goes on.
+func (w *Widget) corsForBubble(rw http.ResponseWriter, r *http.Request, method string, refuse func()) bool {
+	h := rw.Header()
+	h.Add("Vary", "Origin")
+	if origin := r.Header.Get("Origin"); origin != "" {
+		if !w.origins.allows(origin, r.Host) {
+			refuse()
+			return false
+		}
+		h.Set("Access-Control-Allow-Origin", origin)
+	}
+	if r.Method == http.MethodOptions {
+		h.Set("Access-Control-Allow-Methods", method)
+		h.Set("Access-Control-Allow-Headers", "Authorization")
+		h.Set("Access-Control-Max-Age", "600")
+		rw.WriteHeader(http.StatusNoContent)
+		return false
+	}
+	return true
+}
+
 // handleAttachment serves GET /widget/attachments/{id} to the visitor
 // whose conversation holds the file: "Authorization: Bearer <conversation
 // token>". The bubble runs on other sites, so it fetches the file with
@@ -64,23 +88,13 @@ func (w *Widget) filesBySeq(ctx context.Context, conversationID int64, msgs []es
 // through a blob URL. A token that opens no conversation, or a file of
 // another conversation, is 404: nobody learns that a file exists.
 func (w *Widget) handleAttachment(rw http.ResponseWriter, r *http.Request) {
-	h := rw.Header()
-	h.Add("Vary", "Origin")
-	if origin := r.Header.Get("Origin"); origin != "" {
-		if !w.origins.allows(origin, r.Host) {
-			http.Error(rw, "This site may not fetch Bulle attachments: add its origin to widget.allowed_origins.", http.StatusForbidden)
-			return
-		}
-		h.Set("Access-Control-Allow-Origin", origin)
-		h.Set("Access-Control-Expose-Headers", "Content-Disposition")
-	}
-	if r.Method == http.MethodOptions {
-		h.Set("Access-Control-Allow-Methods", "GET")
-		h.Set("Access-Control-Allow-Headers", "Authorization")
-		h.Set("Access-Control-Max-Age", "600")
-		rw.WriteHeader(http.StatusNoContent)
+	if !w.corsForBubble(rw, r, http.MethodGet, func() {
+		http.Error(rw, "This site may not fetch Bulle attachments: add its origin to widget.allowed_origins.", http.StatusForbidden)
+	}) {
 		return
 	}
+	h := rw.Header()
+	h.Set("Access-Control-Expose-Headers", "Content-Disposition")
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
 		h.Set("WWW-Authenticate", `Bearer realm="bulle conversation"`)

@@ -112,22 +112,12 @@ func (w *Widget) uploadHandler() http.Handler {
 // a form with a file.
 func (h *uploadHandler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	w := h.w
-	hd := rw.Header()
-	hd.Add("Vary", "Origin")
-	if origin := r.Header.Get("Origin"); origin != "" {
-		if !w.origins.allows(origin, r.Host) {
-			uploadFail(rw, http.StatusForbidden, "bad_origin", "This site may not send files to Bulle: add its origin to widget.allowed_origins.")
-			return
-		}
-		hd.Set("Access-Control-Allow-Origin", origin)
-	}
-	if r.Method == http.MethodOptions {
-		hd.Set("Access-Control-Allow-Methods", "POST")
-		hd.Set("Access-Control-Allow-Headers", "Authorization")
-		hd.Set("Access-Control-Max-Age", "600")
-		rw.WriteHeader(http.StatusNoContent)
+	if !w.corsForBubble(rw, r, http.MethodPost, func() {
+		uploadFail(rw, http.StatusForbidden, "bad_origin", "This site may not send files to Bulle: add its origin to widget.allowed_origins.")
+	}) {
 		return
 	}
+	hd := rw.Header()
 	stager, limits := w.uploads()
 	if stager == nil {
 		uploadFail(rw, http.StatusNotFound, "no_uploads", "This help center takes no files.")

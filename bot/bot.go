@@ -42,6 +42,17 @@ const (
 	KindSmallTalk Kind = "small_talk"
 )
 
+// Reason says why a turn did not end with an answer from the articles; the
+// console's insights chart them.
+type Reason string
+
+const (
+	ReasonExplicit    Reason = "explicit_request"  // the visitor asked for a person
+	ReasonUnhelpful   Reason = "unhelpful_answers" // two answers in a row marked unhelpful
+	ReasonLowConf     Reason = "low_confidence"    // no article was likely enough to answer
+	ReasonUnsupported Reason = "unsupported_topic" // a topic support does not cover
+)
+
 // Channel is a way to reach a person.
 type Channel string
 
@@ -79,6 +90,7 @@ type Decision struct {
 	NextOpen   *time.Time   `json:"next_open,omitempty"`
 	Pointer    string       `json:"pointer,omitempty"` // decline: where to go instead
 	Confidence float64      `json:"confidence"`
+	Reason     Reason       `json:"reason,omitempty"` // hand-off, offer, decline
 	// Hits is the ranking the decision was made from, for evaluation.
 	Hits []kb.Hit `json:"-"`
 }
@@ -150,13 +162,14 @@ func (b *Bot) Threshold() float64 { return b.cfg.Threshold }
 func (b *Bot) Reply(ctx context.Context, t Turn) (Decision, error) {
 	lang := replyLang(t.Text, t.Lang)
 	if WantsHuman(t.Text) {
-		return b.handoff(ctx, lang), nil
+		return b.handoff(ctx, lang, ReasonExplicit), nil
 	}
 	if kind, ok := smallTalk(t.Text); ok {
 		return Decision{Kind: KindSmallTalk, Lang: lang, Text: say(lang, kind), Confidence: 1}, nil
 	}
 	if tp, ok := b.unsupported(t.Text); ok {
-		return Decision{Kind: KindDecline, Lang: lang, Text: say(lang, msgDecline), Pointer: tp.Pointer[lang], Confidence: 1}, nil
+		return Decision{Kind: KindDecline, Lang: lang, Text: say(lang, msgDecline), Pointer: tp.Pointer[lang], Confidence: 1,
+			Reason: ReasonUnsupported}, nil
 	}
 	hits, err := b.search.Search(ctx, kb.Query{Text: t.Text, Lang: lang, Limit: 10})
 	if err != nil {
@@ -196,7 +209,7 @@ func (b *Bot) Unhelpful(ctx context.Context, lang string, streak int) (Decision,
 	if streak < 2 {
 		return Decision{}, false
 	}
-	d := b.handoff(ctx, lang)
+	d := b.handoff(ctx, lang, ReasonUnhelpful)
 	d.Text = say(lang, msgUnhelpfulHandoff) + " " + d.Text
 	return d, true
 }
@@ -207,9 +220,9 @@ func (b *Bot) ref(h kb.Hit) ArticleRef {
 }
 
 // handoff connects the visitor with a person: chat when it is open, else email.
-func (b *Bot) handoff(ctx context.Context, lang string) Decision {
+func (b *Bot) handoff(ctx context.Context, lang string, why Reason) Decision {
 	st := b.chat(ctx)
-	d := Decision{Kind: KindHandoff, Lang: lang, Confidence: 1}
+	d := Decision{Kind: KindHandoff, Lang: lang, Confidence: 1, Reason: why}
 	if st.Open {
 		d.Text = say(lang, msgHandoffChat)
 		d.Channels = []Channel{ChannelChat, ChannelEmail}
@@ -224,7 +237,7 @@ func (b *Bot) handoff(ctx context.Context, lang string) Decision {
 // offer says the bot is not sure, and offers a person.
 func (b *Bot) offer(ctx context.Context, lang string) Decision {
 	st := b.chat(ctx)
-	d := Decision{Kind: KindOffer, Lang: lang}
+	d := Decision{Kind: KindOffer, Lang: lang, Reason: ReasonLowConf}
 	if st.Open {
 		d.Text = say(lang, msgOfferChat)
 		d.Channels = []Channel{ChannelChat, ChannelEmail}

@@ -80,9 +80,15 @@ func TestReplyTakesOneDecisionPerTurn(t *testing.T) {
 					t.Errorf("chat is open: want chat then email, got %v", d.Channels)
 				}
 			}
+			if want := wantReason[d.Kind]; d.Reason != want {
+				t.Errorf("reason %q, want %q", d.Reason, want)
+			}
 		})
 	}
 }
+
+// wantReason is why a turn of each kind did not end with an answer.
+var wantReason = map[Kind]Reason{KindOffer: ReasonLowConf, KindHandoff: ReasonExplicit, KindDecline: ReasonUnsupported}
 
 func TestClosedChatOffersEmailAndSaysWhenChatReopens(t *testing.T) {
 	reopen := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC) // a Monday
@@ -105,7 +111,7 @@ func TestTwoUnhelpfulAnswersInARowHandOff(t *testing.T) {
 		t.Error("one unhelpful answer handed off; want a second chance")
 	}
 	d, ok := b.Unhelpful(context.Background(), "en", 2)
-	if !ok || d.Kind != KindHandoff || !strings.Contains(d.Text, "didn't help") {
+	if !ok || d.Kind != KindHandoff || d.Reason != ReasonUnhelpful || !strings.Contains(d.Text, "didn't help") {
 		t.Errorf("two unhelpful answers: got %v %+v, want a hand-off", ok, d)
 	}
 }

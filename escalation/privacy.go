@@ -369,3 +369,23 @@ func (s *Store) DeleteAddress(ctx context.Context, email string) (Deleted, error
 	}
 	return d, nil
 }
+
+// ExportAddress is Store.ExportAddress, for the console's privacy page.
+func (d *Desk) ExportAddress(ctx context.Context, email string) (AddressExport, error) {
+	return d.store.ExportAddress(ctx, email)
+}
+
+// EraseAddress deletes everything stored about email (Store.DeleteAddress)
+// and then its files. Rows deleted and files left behind are both
+// reported: the rows are gone either way, and a file that could not be
+// removed is unreachable.
+func (d *Desk) EraseAddress(ctx context.Context, email string) (Deleted, error) {
+	del, err := d.store.DeleteAddress(ctx, email)
+	if err != nil || d.opt.Files == nil {
+		return del, err
+	}
+	if err := d.opt.Files.RemoveDeleted(del); err != nil {
+		return del, fmt.Errorf("privacy: rows deleted, but some files could not be removed: %w", err)
+	}
+	return del, nil
+}

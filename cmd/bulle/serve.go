@@ -232,7 +232,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// while a console socket of theirs is open and they are not away.
 	// Its ticket pages reply through the desk (by mail, via the outbox).
 	if m.console, err = console.New(m.store, console.Options{BaseURL: cfg.BaseURL, DefaultLang: cfg.DefaultLang,
-		Logger: log, Hub: m.hub, Desk: desk, Zone: func() *time.Location {
+		Logger: log, Hub: m.hub, Desk: desk, Privacy: desk, Zone: func() *time.Location {
 			if m.avail == nil {
 				return nil
 			}

@@ -3,6 +3,7 @@ package console
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/bulle-help/bulle/escalation"
 )
@@ -78,7 +79,8 @@ func (c *Console) showCanned(w http.ResponseWriter, r *http.Request, pg deskPage
 	return renderDesk(w, status, pg)
 }
 
-// adminPost checks a canned-response form: deskPost, and the admin role.
+// adminPost checks an admin's form (canned responses, privacy): deskPost,
+// and the admin role.
 // On refusal it has answered and returns a nil session.
 func (c *Console) adminPost(w http.ResponseWriter, r *http.Request, lang string) (*escalation.ConsoleSession, string, error) {
 	sess, token, err := c.deskPost(w, r, lang)
@@ -86,7 +88,7 @@ func (c *Console) adminPost(w http.ResponseWriter, r *http.Request, lang string)
 		return nil, "", err
 	}
 	if sess.Agent.Role != escalation.AgentRoleAdmin {
-		c.log.Warn("console form refused", "action", "canned", "reason", "not_admin", "agent_id", sess.Agent.ID)
+		c.log.Warn("console form refused", "action", strings.TrimPrefix(r.URL.Path, "/console/"), "reason", "not_admin", "agent_id", sess.Agent.ID)
 		pg := c.newDeskPage("refused", r, lang, sess, token)
 		pg.Error = pg.W["forbidden"]
 		return nil, "", renderDesk(w, http.StatusForbidden, pg)

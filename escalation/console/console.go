@@ -68,6 +68,9 @@ type Options struct {
 	// in search: the business hours' zone, asked on each page so that a
 	// reload applies. UTC when nil or when it returns nil.
 	Zone func() *time.Location
+	// Privacy finds and erases one address's data for admins (privacy.go);
+	// nil refuses the privacy page.
+	Privacy Privacy
 }
 
 // Console serves the console's pages and socket. Create it with New,

@@ -87,11 +87,15 @@ var deskRoutes = []deskRoute{
 	{http.MethodGet, "/canned/:id", "id", (*Console).cannedEditPage},
 	{http.MethodPost, "/canned/:id", "id", (*Console).cannedUpdate},
 	{http.MethodPost, "/canned/:id/delete", "id", (*Console).cannedDelete},
+	{http.MethodGet, "/privacy", "", (*Console).privacyPage},
+	{http.MethodPost, "/privacy", "", (*Console).privacyLookup},
+	{http.MethodPost, "/privacy/export", "", (*Console).privacyExport},
+	{http.MethodPost, "/privacy/delete", "", (*Console).privacyDelete},
 }
 
 // deskTemplate draws the desk's pages; Page names the part to draw.
 var deskTemplate = template.Must(template.New("tickets.html").ParseFS(staticFS,
-	"static/tickets.html", "static/search.html", "static/canned.html", "static/alerts.html"))
+	"static/tickets.html", "static/search.html", "static/canned.html", "static/alerts.html", "static/privacy.html"))
 
 // deskPage is what the desk's templates show.
 type deskPage struct {
@@ -107,6 +111,7 @@ type deskPage struct {
 	Ticket   *ticketView
 	Search   *searchView
 	Canned   *cannedView
+	Privacy  *privacyView
 	Fallback string // the error page's way back
 }
 

@@ -5,7 +5,7 @@ package console
 var deskWords = map[string]map[string]string{
 	"fr": {
 		"home": "Accueil", "chats": "Discussions", "tickets": "Demandes", "search": "Recherche",
-		"canned": "Réponses types",
+		"canned": "Réponses types", "privacy": "Données personnelles",
 		// Ticket lists.
 		"tab_open": "Ouvertes", "tab_pending": "En attente du visiteur", "tab_solved": "Résolues",
 		"status_open": "ouverte", "status_pending": "en attente du visiteur", "status_solved": "résolue",
@@ -53,7 +53,7 @@ var deskWords = map[string]map[string]string{
 		"edit_canned": "Modifier la réponse type", "back_canned": "Retour aux réponses types",
 	},
 	"en": {
-		"home": "Home", "chats": "Chats", "tickets": "Requests", "search": "Search", "canned": "Canned responses",
+		"home": "Home", "chats": "Chats", "tickets": "Requests", "search": "Search", "canned": "Canned responses", "privacy": "Personal data",
 		"tab_open": "Open", "tab_pending": "Waiting on the visitor", "tab_solved": "Solved",
 		"status_open": "open", "status_pending": "waiting on the visitor", "status_solved": "solved",
 		"topic": "Topic", "all_topics": "All topics", "filter": "Filter", "ref": "Reference",

@@ -7,7 +7,7 @@ GOFLAGS ?= -buildvcs=false
 export GOFLAGS
 export CGO_ENABLED := 1
 
-.PHONY: run build test vet deps check-tools bench soak eval fmt clean
+.PHONY: run build test vet deps check-tools bench bench-node soak eval fmt clean
 
 ## run: build bin/bulle and serve ./articles on 127.0.0.1:8080, data in ./data
 run: build
@@ -73,6 +73,11 @@ bench: check-tools
 	$(GO) test -run '^$$' -bench 'Append|CreateTicket' -benchtime 20000x ./escalation
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./widget
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./cmd/bulle
+
+## bench-node: this machine's own figures with the bundled articles (about
+# 20 s; a throwaway data folder, see "bulle bench -h")
+bench-node: check-tools
+	$(GO) run ./cmd/bulle bench --articles ./articles
 
 ## soak: the whole server under a steady load for 30 minutes; fails if
 # goroutines, heap or open files do not stay flat (samples in soak.csv)

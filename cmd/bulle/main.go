@@ -6,10 +6,12 @@
 //	bulle check   [--articles DIR]
 //	bulle search  [--articles DIR] [--lang fr] [--json] [--limit 10] "question"
 //	bulle eval    --articles DIR --questions FILE [--json] [--threshold X] [--sweep]
+//	bulle eval export --weeks N --out DIR [--force] [--data DIR] [--articles DIR]
 //	bulle agent   add EMAIL [--name N] [--role agent|admin] [--data DIR] | reset EMAIL | remove EMAIL | list
 //	bulle privacy export EMAIL [--data DIR] | delete EMAIL [--yes] [--data DIR]
 //	bulle backup  FILE [--force] [--data DIR]
 //	bulle restore FILE [--data DIR]
+//	bulle bench   [--articles DIR] [--json] [--duration 5s] [--visitors 50] [--rate 200]
 package main
 
 import (
@@ -49,6 +51,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "search":
 		return runSearch(ctx, args, getenv, stdout, stderr)
 	case "eval":
+		if len(args) > 0 && args[0] == "export" {
+			return runEvalExport(ctx, args[1:], getenv, stdout, stderr) // eval_export.go
+		}
 		return runEval(ctx, args, stdout, stderr)
 	case "agent":
 		return runAgent(ctx, args, getenv, stdout, stderr)
@@ -58,6 +63,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runBackup(ctx, args, getenv, stdout, stderr)
 	case "restore":
 		return runRestore(ctx, args, getenv, stdout, stderr)
+	case "bench":
+		return runBench(ctx, args, getenv, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -73,10 +80,12 @@ Commands:
   check    check the articles and report problems
   search   search the articles from the command line
   eval     measure answer quality on question sets
+           ("eval export": an eval set from the last weeks of real traffic)
   agent    add, reset, remove and list the agents who sign in to the console
   privacy  export or delete everything stored about one email address
   backup   copy the database to a file while the server runs
   restore  put a backup in place of the database (server stopped)
+  bench    measure this machine with these articles (throwaway data folder)
 
 Run "bulle <command> -h" for a command's flags.
 `

@@ -111,12 +111,11 @@ func (s *Store) addAgent(ctx context.Context, email, name string, role AgentRole
 		asciiLower(email)).Scan(&id, &removed)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		res, err := tx.ExecContext(ctx, `INSERT INTO agents (email, name, role, token_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
-			email, name, role, hash, now)
+		err := tx.QueryRowContext(ctx, `INSERT INTO agents (email, name, role, token_hash, created_at) VALUES (?, ?, ?, ?, ?)
+			RETURNING id`, email, name, role, hash, now).Scan(&id)
 		if err != nil {
 			return Invitation{}, err
 		}
-		id, _ = res.LastInsertId()
 	case err != nil:
 		return Invitation{}, err
 	case !removed.Valid:

@@ -252,12 +252,12 @@ func (s *Store) OpenConsoleSession(ctx context.Context, agentID int64) (string, 
 		return "", ConsoleSession{}, fmt.Errorf("store: open session: %w", err)
 	}
 	sess := ConsoleSession{Agent: a, CreatedAt: at, ExpiresAt: at.Add(ConsoleSessionTTL), LastSeenAt: at}
-	res, err := tx.ExecContext(ctx, `INSERT INTO console_sessions (token_hash, agent_id, created_at, expires_at, last_seen_at)
-		VALUES (?, ?, ?, ?, ?)`, hash, agentID, formatOutboxTime(at), formatOutboxTime(sess.ExpiresAt), formatOutboxTime(at))
+	err = tx.QueryRowContext(ctx, `INSERT INTO console_sessions (token_hash, agent_id, created_at, expires_at, last_seen_at)
+		VALUES (?, ?, ?, ?, ?) RETURNING id`, hash, agentID, formatOutboxTime(at), formatOutboxTime(sess.ExpiresAt),
+		formatOutboxTime(at)).Scan(&sess.ID)
 	if err != nil {
 		return "", ConsoleSession{}, fmt.Errorf("store: open session: %w", err)
 	}
-	sess.ID, _ = res.LastInsertId()
 	if err := tx.Commit(); err != nil {
 		return "", ConsoleSession{}, fmt.Errorf("store: open session: commit: %w", err)
 	}

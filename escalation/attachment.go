@@ -169,13 +169,12 @@ func (f *Files) attachTx(ctx context.Context, tx *sql.Tx, conversationID, seq in
 		}
 		a := Attachment{ConversationID: conversationID, Seq: seq, Name: safeName(nf.Name, ct), ContentType: ct,
 			Size: int64(len(nf.Data))}
-		res, err := tx.ExecContext(ctx, `
+		err = tx.QueryRowContext(ctx, `
 			INSERT INTO attachments (conversation_id, seq, name, content_type, size, file, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, a.ConversationID, a.Seq, a.Name, a.ContentType, a.Size, file, now)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, a.ConversationID, a.Seq, a.Name, a.ContentType, a.Size, file, now).Scan(&a.ID)
 		if err != nil {
 			return nil, err
 		}
-		a.ID, _ = res.LastInsertId()
 		out = append(out, a)
 	}
 	return out, nil

@@ -185,13 +185,12 @@ func (d *Desk) takeUploadsTx(ctx context.Context, tx *sql.Tx, conversationID, se
 		if total += a.Size; total > limits.MaxTotal {
 			return nil, invalid("uploads", "the files weigh more than %d bytes together", limits.MaxTotal)
 		}
-		res, err := tx.ExecContext(ctx, `
+		err = tx.QueryRowContext(ctx, `
 			INSERT INTO attachments (conversation_id, seq, name, content_type, size, file, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, conversationID, seq, a.Name, a.ContentType, a.Size, file, now)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, conversationID, seq, a.Name, a.ContentType, a.Size, file, now).Scan(&a.ID)
 		if err != nil {
 			return nil, err
 		}
-		a.ID, _ = res.LastInsertId()
 		out = append(out, a)
 	}
 	return out, nil

@@ -109,14 +109,11 @@ func (s *Store) CreateCannedResponse(ctx context.Context, agentID int64, in Cann
 		return CannedResponse{}, fmt.Errorf("store: create canned response: %w", err)
 	}
 	now := formatOutboxTime(s.Now())
-	res, err := s.write.ExecContext(ctx, `INSERT INTO canned_responses (title, lang, body, updated_by, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, in.Title, in.Lang, in.Body, agentID, now, now)
+	var id int64
+	err = s.write.QueryRowContext(ctx, `INSERT INTO canned_responses (title, lang, body, updated_by, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, in.Title, in.Lang, in.Body, agentID, now, now).Scan(&id)
 	if err != nil {
 		return CannedResponse{}, fmt.Errorf("store: create canned response: %w", cannedConflict(err, in))
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return CannedResponse{}, fmt.Errorf("store: create canned response: %w", err)
 	}
 	return s.CannedResponse(ctx, id)
 }

@@ -42,14 +42,11 @@ func (s *Store) CreateConversation(ctx context.Context, lang, origin string) (Co
 		return Conversation{}, "", fmt.Errorf("store: create conversation: token: %w", err)
 	}
 	now := s.now()
-	res, err := s.write.ExecContext(ctx, `
+	var id int64
+	err = s.write.QueryRowContext(ctx, `
 		INSERT INTO conversations (token_hash, lang, origin, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?)`,
-		hash, lang, origin, now, now)
-	if err != nil {
-		return Conversation{}, "", fmt.Errorf("store: create conversation: %w", err)
-	}
-	id, err := res.LastInsertId()
+		VALUES (?, ?, ?, ?, ?) RETURNING id`,
+		hash, lang, origin, now, now).Scan(&id)
 	if err != nil {
 		return Conversation{}, "", fmt.Errorf("store: create conversation: %w", err)
 	}

@@ -220,6 +220,7 @@ func (d *Desk) createTicket(ctx context.Context, nt NewTicket) (CreatedTicket, e
 		return CreatedTicket{}, err
 	}
 	s := d.store
+	ctx, n := s.counting(ctx)
 	convID := nt.ConversationID
 	if convID == 0 && nt.ConversationToken != "" {
 		c, err := s.ConversationByToken(ctx, nt.ConversationToken)
@@ -253,7 +254,11 @@ func (d *Desk) createTicket(ctx context.Context, nt NewTicket) (CreatedTicket, e
 			if err != nil {
 				return CreatedTicket{}, err
 			}
-			return ct, tx.Commit()
+			if err := tx.Commit(); err != nil {
+				return CreatedTicket{}, err
+			}
+			n.committed()
+			return ct, nil
 		}
 		earlier = latest
 	}
@@ -297,6 +302,7 @@ func (d *Desk) createTicket(ctx context.Context, nt NewTicket) (CreatedTicket, e
 	if err := tx.Commit(); err != nil {
 		return CreatedTicket{}, fmt.Errorf("commit: %w", err)
 	}
+	n.committed()
 	return ct, nil
 }
 
@@ -342,6 +348,7 @@ func (d *Desk) AgentReply(ctx context.Context, agent Agent, ref, text string) (M
 		return Message{}, fmt.Errorf("desk: agent reply: %w", invalid("text", "want 1 to %d characters", maxTicketMessage))
 	}
 	s := d.store
+	ctx, n := s.counting(ctx)
 	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return Message{}, fmt.Errorf("desk: agent reply: %w", err)
@@ -375,6 +382,7 @@ func (d *Desk) AgentReply(ctx context.Context, agent Agent, ref, text string) (M
 	if err := tx.Commit(); err != nil {
 		return Message{}, fmt.Errorf("desk: agent reply: commit: %w", err)
 	}
+	n.committed()
 	s.notifyMailQueued()
 	return msg, nil
 }
@@ -395,6 +403,7 @@ func references(t Ticket) []string {
 // stored once. An unknown ticket is ErrNotFound, and nothing is stored.
 func (d *Desk) DeliverReply(ctx context.Context, r InboundReply) error {
 	s := d.store
+	ctx, n := s.counting(ctx)
 	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("desk: deliver reply: %w", err)
@@ -463,6 +472,7 @@ func (d *Desk) DeliverReply(ctx context.Context, r InboundReply) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("desk: deliver reply: commit: %w", err)
 	}
+	n.committed()
 	if opened {
 		s.notifyMailQueued() // the new ticket's confirmation
 	}

@@ -64,6 +64,7 @@ type chatNote struct {
 // with no other writer in between.
 func (s *Store) chatTx(ctx context.Context, conversationID int64,
 	change func(tx *sql.Tx, now time.Time) (note *chatNote, queueChanged bool, err error)) (ChatChange, error) {
+	ctx, n := s.counting(ctx)
 	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return ChatChange{}, err
@@ -92,6 +93,7 @@ func (s *Store) chatTx(ctx context.Context, conversationID int64,
 	if err := tx.Commit(); err != nil {
 		return ChatChange{}, fmt.Errorf("commit: %w", err)
 	}
+	n.committed()
 	return out, nil
 }
 
@@ -142,6 +144,9 @@ func (s *Store) EnqueueChat(ctx context.Context, conversationID int64, pageURL, 
 	})
 	if err != nil {
 		return ChatChange{}, fmt.Errorf("store: enqueue chat: %w", err)
+	}
+	if ch.Created { // committed, and not a chat already live
+		s.counts.chats.Add(1)
 	}
 	return ch, nil
 }

@@ -180,6 +180,8 @@ func (s *Store) appendBatch(batch []appendRequest, more func([]appendRequest) []
 		batch = more(batch)
 	}
 	results = make([]appendResult, len(batch))
+	// One tally per append: a savepoint rolled back takes its count with it.
+	tallies := make([]*tally, len(batch))
 	if err != nil {
 		fail(err)
 		return
@@ -201,7 +203,9 @@ func (s *Store) appendBatch(batch []appendRequest, more func([]appendRequest) []
 				return appendInTx(ctx, tx, r.m, now)
 			}
 		}
-		msg, created, err := write(ctx, tx, now)
+		var wctx context.Context
+		wctx, tallies[i] = s.counting(ctx)
+		msg, created, err := write(wctx, tx, now)
 		if err != nil {
 			results[i].err = err
 			if _, err := tx.ExecContext(ctx, `ROLLBACK TO append`); err != nil {
@@ -218,6 +222,12 @@ func (s *Store) appendBatch(batch []appendRequest, more func([]appendRequest) []
 	}
 	if err := tx.Commit(); err != nil {
 		fail(fmt.Errorf("commit: %w", err))
+		return
+	}
+	for i, t := range tallies {
+		if t != nil && results[i].err == nil {
+			t.committed()
+		}
 	}
 }
 
@@ -249,6 +259,7 @@ func appendInTx(ctx context.Context, tx *sql.Tx, m NewMessage, now string) (Mess
 	if _, err := tx.ExecContext(ctx, `UPDATE conversations SET updated_at = ? WHERE id = ?`, now, m.ConversationID); err != nil {
 		return Message{}, false, err
 	}
+	tallyOf(ctx).message(m.Role) // counted once the transaction commits
 	return Message{ConversationID: m.ConversationID, Seq: seq, Role: m.Role, ClientID: m.ClientID,
 		ReplyTo: m.ReplyTo, Kind: m.Kind, Body: m.Body, CreatedAt: parseTime(now)}, true, nil
 }

@@ -66,12 +66,9 @@ func (s *Store) addAgentNote(ctx context.Context, agentID, conversationID int64,
 		return AgentNote{}, err
 	}
 	at := s.Now().UTC()
-	res, err := tx.ExecContext(ctx, `INSERT INTO agent_notes (conversation_id, agent_id, body, created_at) VALUES (?, ?, ?, ?)`,
-		conversationID, agentID, body, formatOutboxTime(at))
+	err = tx.QueryRowContext(ctx, `INSERT INTO agent_notes (conversation_id, agent_id, body, created_at) VALUES (?, ?, ?, ?)
+		RETURNING id`, conversationID, agentID, body, formatOutboxTime(at)).Scan(&n.ID)
 	if err != nil {
-		return AgentNote{}, err
-	}
-	if n.ID, err = res.LastInsertId(); err != nil {
 		return AgentNote{}, err
 	}
 	if err := tx.Commit(); err != nil {

@@ -149,16 +149,17 @@ func enqueueMail(ctx context.Context, tx *sql.Tx, m Mail, now string) (int64, er
 	if m.ConversationID != 0 {
 		conv = sql.NullInt64{Int64: m.ConversationID, Valid: true}
 	}
-	res, err := tx.ExecContext(ctx, `
+	var id int64
+	err = tx.QueryRowContext(ctx, `
 		INSERT INTO outbox (message_id, conversation_id, kind, from_addr, to_addr, reply_to, in_reply_to, refs,
 			subject, text_body, html_body, next_attempt_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		m.MessageID, conv, m.Kind, m.From, m.To, m.ReplyTo, m.InReplyTo, strings.Join(m.References, " "),
-		m.Subject, m.Text, m.HTML, formatOutboxTime(at), now)
+		m.Subject, m.Text, m.HTML, formatOutboxTime(at), now).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("queue mail: %w", err)
 	}
-	return res.LastInsertId()
+	return id, nil
 }
 
 // QueueMail writes one mail to the outbox on its own, for mail that no

@@ -11,6 +11,7 @@ import (
 	mathrand "math/rand/v2"
 	"net"
 	"net/mail"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -85,7 +86,16 @@ type Sender struct {
 	leaseID string
 	host    string
 	dialer  net.Dialer
+
+	smtpErrors atomic.Uint64 // failed attempts to send; see SMTPErrors
 }
+
+// SMTPErrors is how many attempts to send a mail failed since the sender
+// was made, for monitoring: a session the server refused or that could
+// not connect, and a mail refused for now or for good, each count once.
+// An attempt cut short by shutdown does not count, nor a mail that cannot
+// be rendered (it never reached SMTP).
+func (s *Sender) SMTPErrors() uint64 { return s.smtpErrors.Load() }
 
 // NewSender checks opt and returns a sender for store's outbox.
 func NewSender(store *Store, opt SenderOptions) (*Sender, error) {
@@ -229,7 +239,9 @@ func (s *Sender) deliver(ctx context.Context, m OutboxMail) time.Duration {
 
 	msg, err := RenderMail(m)
 	if err != nil {
-		log.Error("mail not sent: cannot render it; flagged failed", "err", err)
+		// The error may quote an address: at debug only.
+		log.Error("mail not sent: cannot render it; flagged failed")
+		log.Debug("mail render failure", "err", err)
 		if err := s.store.failMail(rec, m.ID, s.leaseID, err.Error()); err != nil {
 			log.Error("mail sender: record failure", "err", err)
 		}
@@ -268,6 +280,7 @@ func (s *Sender) deliver(ctx context.Context, m OutboxMail) time.Duration {
 		}
 		return 0
 	}
+	s.smtpErrors.Add(1)
 	if se.permanent || m.Attempts >= s.opt.MaxAttempts {
 		// The server's reply may hold the address: at debug only.
 		log.Error("mail not sent; flagged failed and kept in the outbox", "smtp_code", code, "permanent", se.permanent)

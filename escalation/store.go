@@ -43,6 +43,7 @@ type Store struct {
 
 	mailQueued chan struct{} // poked after a commit that queued mail; see MailQueued
 	hashSlots  chan struct{} // bounds the argon2id hashes run at once; see password.go
+	counts     counters      // what committed since Open, for monitoring; see metrics.go
 
 	// Now returns the current time; tests replace it.
 	Now func() time.Time

@@ -86,26 +86,23 @@ func createTicketTx(ctx context.Context, tx *sql.Tx, t ticketInsert, now string)
 		if err != nil {
 			return Ticket{}, err
 		}
-		res, err := tx.ExecContext(ctx, `
+		var id int64
+		err = tx.QueryRowContext(ctx, `
 			INSERT INTO tickets (ref, conversation_id, topic, queue, tags, email, name, lang, page_url,
 				root_message_id, last_message_id, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (ref) DO NOTHING`,
+			ON CONFLICT (ref) DO NOTHING RETURNING id`,
 			ref, t.conversationID, t.topic, t.queue, strings.Join(t.tags, " "), t.email, t.name, t.lang, t.pageURL,
-			t.messageID, t.messageID, now, now)
-		if err != nil {
-			return Ticket{}, err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
+			t.messageID, t.messageID, now, now).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) { // nothing inserted: that reference is taken
 			if attempt < 10 {
-				continue // that reference is taken: draw another
+				continue // draw another
 			}
 			return Ticket{}, errors.New("no free ticket reference after 10 draws")
-		}
-		id, err := res.LastInsertId()
-		if err != nil {
+		} else if err != nil {
 			return Ticket{}, err
 		}
+		tallyOf(ctx).ticket() // counted once the transaction commits
 		at := parseTime(now)
 		return Ticket{ID: id, Ref: ref, ConversationID: t.conversationID, Topic: t.topic, Queue: t.queue,
 			Tags: t.tags, Email: t.email, Name: t.name, Lang: t.lang, PageURL: t.pageURL, Status: StatusOpen,
@@ -210,13 +207,10 @@ func (s *Store) createConversationTx(ctx context.Context, tx *sql.Tx, lang strin
 	if err != nil {
 		return 0, "", err
 	}
-	res, err := tx.ExecContext(ctx, `
-		INSERT INTO conversations (token_hash, lang, origin, created_at, updated_at) VALUES (?, ?, '', ?, ?)`,
-		hash, lang, now, now)
-	if err != nil {
-		return 0, "", err
-	}
-	id, err := res.LastInsertId()
+	var id int64
+	err = tx.QueryRowContext(ctx, `
+		INSERT INTO conversations (token_hash, lang, origin, created_at, updated_at) VALUES (?, ?, '', ?, ?) RETURNING id`,
+		hash, lang, now, now).Scan(&id)
 	return id, token, err
 }
 

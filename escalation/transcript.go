@@ -248,6 +248,7 @@ func (d *Desk) sendTranscript(ctx context.Context, conversationID int64, email, 
 		return Message{}, invalid("lang", "want fr or en")
 	}
 	s := d.store
+	ctx, n := s.counting(ctx)
 	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return Message{}, err
@@ -315,6 +316,7 @@ func (d *Desk) sendTranscript(ctx context.Context, conversationID int64, email, 
 	if err := tx.Commit(); err != nil {
 		return Message{}, fmt.Errorf("commit: %w", err)
 	}
+	n.committed()
 	s.notifyMailQueued()
 	return msg, nil
 }

@@ -98,6 +98,7 @@ func (d *Desk) StartVerification(ctx context.Context, ticketID int64, clientID s
 	if err != nil {
 		return Verification{}, fmt.Errorf("desk: %s: %w", op, err)
 	}
+	ctx, n := d.store.counting(ctx)
 	tx, t, prev, done, err := d.beginVerification(ctx, op, ticketID, clientID, KindVerifySent)
 	if done {
 		return prev, err
@@ -139,6 +140,7 @@ func (d *Desk) StartVerification(ctx context.Context, ticketID int64, clientID s
 	if err := tx.Commit(); err != nil {
 		return Verification{}, fmt.Errorf("desk: %s: commit: %w", op, err)
 	}
+	n.committed()
 	s.notifyMailQueued()
 	return Verification{Ticket: t, Note: note, Created: true, ExpiresAt: expires}, nil
 }
@@ -165,6 +167,7 @@ func (d *Desk) CheckVerification(ctx context.Context, ticketID int64, code, clie
 	if !isCode(code) {
 		return Verification{}, fmt.Errorf("desk: %s: %w", op, invalid("code", "want the %d digits of the code we sent", codeDigits))
 	}
+	ctx, n := d.store.counting(ctx)
 	tx, t, prev, done, err := d.beginVerification(ctx, op, ticketID, clientID, KindVerified)
 	if done {
 		return prev, err
@@ -218,6 +221,7 @@ func (d *Desk) CheckVerification(ctx context.Context, ticketID int64, code, clie
 	if err := tx.Commit(); err != nil {
 		return Verification{}, fmt.Errorf("desk: %s: commit: %w", op, err)
 	}
+	n.committed()
 	return Verification{Ticket: t, Note: note, Created: true}, nil
 }
 

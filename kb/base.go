@@ -33,6 +33,10 @@ type Options struct {
 	Logger    *slog.Logger
 	Progress  io.Writer // told about long builds; a terminal gets a bar
 	LiveDelay time.Duration
+	// SearchObserved, when set, is told how long each search took, every
+	// caller's (the bot's, the search page's), for monitoring; a search
+	// refused at once while the index is rebuilt is not one.
+	SearchObserved func(time.Duration)
 }
 
 // Base is the live knowledge base: the articles of a folder, their index,
@@ -103,10 +107,14 @@ func (b *Base) Search(ctx context.Context, q Query) (hits []Hit, err error) {
 	if s.broken.Load() {
 		return nil, ErrUnavailable
 	}
+	start := time.Now()
 	defer func() {
 		if r := recover(); r != nil {
 			b.fail(s, fmt.Errorf("search panicked: %v", r), debug.Stack())
 			hits, err = nil, ErrUnavailable
+		}
+		if b.opt.SearchObserved != nil {
+			b.opt.SearchObserved(time.Since(start))
 		}
 	}()
 	// Bleve reads its segments through mmap: a file truncated under it

@@ -56,7 +56,8 @@ func loadReplyTokens(dataDir string) (escalation.ReplyTokens, error) {
 // log of unsent mail) and the inbound listener.
 type mailer struct {
 	cancel      context.CancelFunc
-	done        chan struct{} // the sender or the unsent-mail log returned
+	done        chan struct{}      // the sender or the unsent-mail log returned
+	sender      *escalation.Sender // nil without smtp.host; /metrics reads its errors
 	inbound     *escalation.InboundServer
 	inboundLn   net.Listener
 	inboundDone chan struct{}
@@ -98,6 +99,7 @@ func (m *Main) startMail(ctx context.Context) (err error) {
 			close(m.mailer.done)
 			return err
 		}
+		m.mailer.sender = sender
 		go func() {
 			defer close(m.mailer.done)
 			sender.Run(ctx)

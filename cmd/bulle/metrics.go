@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"net"
 	"net/http"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,18 +17,22 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/bulle-help/bulle/bot"
+	"github.com/bulle-help/bulle/escalation"
 	"github.com/bulle-help/bulle/widget"
 )
 
 // metrics is what GET /metrics serves, in Prometheus' text format: its
 // own registry (not the global one, so tests can run several servers in
 // one process), with the Go runtime's and the process's collectors, the
-// build, gauges read at scrape time (sockets, outbox, articles) and what
-// the widget's hooks report (answer latency, the bot's decisions).
+// build, values read at scrape time (sockets, outbox, articles, index
+// size, the store's and the sender's counts) and what the hooks report
+// (answer and search latency, the bot's decisions and their reasons).
 type metrics struct {
 	reg       *prometheus.Registry
 	answers   prometheus.Histogram
+	searches  prometheus.Histogram
 	decisions *prometheus.CounterVec
+	handoffs  *prometheus.CounterVec
 }
 
 // outboxStatsTimeout bounds the store's work for one scrape.
@@ -51,12 +59,32 @@ func newMetrics(m *Main) *metrics {
 			// From a cached search to a slow disk; past 10 s visitors leave.
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}),
+		searches: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "bulle_search_seconds",
+			Help: "Time of each knowledge-base search: the assistant's and the help center's search page.",
+			// A search in memory takes a millisecond or less; a cold disk or a
+			// large index shows in the upper buckets.
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+		}),
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bulle_bot_decisions_total",
 			Help: "The assistant's decisions on visitor messages, by kind (answer, clarify, offer_person, handoff, decline, small_talk).",
 		}, []string{"kind"}),
+		handoffs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bulle_handoffs_total",
+			Help: "The assistant's decisions that did not answer from the articles (hand-offs, offers of a person, declines), by reason.",
+		}, []string{"reason"}),
 	}
-	reg.MustRegister(build, met.answers, met.decisions,
+	// Every reason shows from the start, at 0, so a rate over it exists
+	// before the first hand-off.
+	for _, r := range []bot.Reason{bot.ReasonExplicit, bot.ReasonUnhelpful, bot.ReasonLowConf, bot.ReasonUnsupported} {
+		met.handoffs.WithLabelValues(string(r))
+	}
+	index := &dirSize{ttl: indexSizeTTL, now: time.Now}
+	if m.Config.DataDir != "" {
+		index.dir = filepath.Join(m.Config.DataDir, "index") // as serve.go opens it
+	}
+	reg.MustRegister(build, met.answers, met.searches, met.decisions, met.handoffs,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "bulle_widget_open_sockets",
 			Help: "Visitor sockets open past their hello.",
@@ -75,7 +103,21 @@ func newMetrics(m *Main) *metrics {
 			}
 			return float64(m.base.Corpus().Len())
 		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "bulle_index_size_bytes",
+			Help: "Bytes on disk of the search index folder (data/index), measured at most every 30 s.",
+		}, index.bytes),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "bulle_smtp_errors_total",
+			Help: "Failed attempts to send a mail over SMTP (refused, unreachable, timed out); 0 without smtp.host.",
+		}, func() float64 {
+			if m.mailer == nil || m.mailer.sender == nil {
+				return 0
+			}
+			return float64(m.mailer.sender.SMTPErrors())
+		}),
 		outboxCollector{m: m},
+		storeCollector{m: m},
 	)
 	return met
 }
@@ -117,20 +159,32 @@ func loopbackClient(r *http.Request) bool {
 // answerLatency is widget.Options.AnswerLatency.
 func (met *metrics) answerLatency(d time.Duration) { met.answers.Observe(d.Seconds()) }
 
-// countDecisions wraps the assistant to count its decisions by kind.
+// searchLatency is kb.Options.SearchObserved.
+func (met *metrics) searchLatency(d time.Duration) { met.searches.Observe(d.Seconds()) }
+
+// countDecisions wraps the assistant to count its decisions by kind, and
+// those that carry a reason (hand-off, offer, decline) by reason.
 func (met *metrics) countDecisions(a widget.Assistant) widget.Assistant {
-	return countingAssistant{Assistant: a, decisions: met.decisions}
+	return countingAssistant{Assistant: a, decisions: met.decisions, handoffs: met.handoffs}
 }
 
 type countingAssistant struct {
 	widget.Assistant
 	decisions *prometheus.CounterVec
+	handoffs  *prometheus.CounterVec
+}
+
+func (c countingAssistant) count(d bot.Decision) {
+	c.decisions.WithLabelValues(string(d.Kind)).Inc()
+	if d.Reason != "" {
+		c.handoffs.WithLabelValues(string(d.Reason)).Inc()
+	}
 }
 
 func (c countingAssistant) Reply(ctx context.Context, t bot.Turn) (bot.Decision, error) {
 	d, err := c.Assistant.Reply(ctx, t)
 	if err == nil {
-		c.decisions.WithLabelValues(string(d.Kind)).Inc()
+		c.count(d)
 	}
 	return d, err
 }
@@ -138,9 +192,94 @@ func (c countingAssistant) Reply(ctx context.Context, t bot.Turn) (bot.Decision,
 func (c countingAssistant) Unhelpful(ctx context.Context, lang string, streak int) (bot.Decision, bool) {
 	d, ok := c.Assistant.Unhelpful(ctx, lang, streak)
 	if ok {
-		c.decisions.WithLabelValues(string(d.Kind)).Inc()
+		c.count(d)
 	}
 	return d, ok
+}
+
+// storeCollector reads the store's counts of committed writes once per
+// scrape: messages by role, and escalations by channel (chats queued,
+// tickets opened). They start at 0 with the process, as counters do.
+type storeCollector struct{ m *Main }
+
+var (
+	messagesDesc = prometheus.NewDesc("bulle_messages_total",
+		"Messages stored in conversations, by role (visitor, bot, agent, system); a resent message counts once.",
+		[]string{"role"}, nil)
+	escalationsDesc = prometheus.NewDesc("bulle_escalations_total",
+		"Visitors handed to a person, by channel: chat (queued for an agent) and email (a ticket opened, from the bubble, the contact page or a reply to a transcript).",
+		[]string{"channel"}, nil)
+)
+
+// countedRoles are the roles bulle_messages_total shows, always all four.
+var countedRoles = []escalation.Role{escalation.RoleVisitor, escalation.RoleBot, escalation.RoleAgent, escalation.RoleSystem}
+
+func (o storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- messagesDesc
+	ch <- escalationsDesc
+}
+
+func (o storeCollector) Collect(ch chan<- prometheus.Metric) {
+	if o.m.store == nil {
+		return
+	}
+	c := o.m.store.Counts()
+	for _, r := range countedRoles {
+		ch <- prometheus.MustNewConstMetric(messagesDesc, prometheus.CounterValue, float64(c.Messages[r]), string(r))
+	}
+	ch <- prometheus.MustNewConstMetric(escalationsDesc, prometheus.CounterValue, float64(c.ChatsQueued), "chat")
+	ch <- prometheus.MustNewConstMetric(escalationsDesc, prometheus.CounterValue, float64(c.TicketsOpened), "email")
+}
+
+// indexSizeTTL is how long a measured index size is served again: walking
+// the folder costs a stat per segment file, too much for every scrape of
+// a busy Prometheus, and the size moves only on rebuilds and edits.
+const indexSizeTTL = 30 * time.Second
+
+// dirSize measures the bytes of the files under dir, at most once per ttl.
+type dirSize struct {
+	dir string // "" measures nothing: 0
+	ttl time.Duration
+	now func() time.Time
+
+	mu   sync.Mutex // one walk at a time; scrapes meanwhile wait for it
+	at   time.Time  // when size was measured; zero before the first time
+	size int64
+}
+
+// bytes is the size, measured again when the last measure is older than ttl.
+func (d *dirSize) bytes() float64 {
+	if d.dir == "" {
+		return 0
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if now := d.now(); d.at.IsZero() || now.Sub(d.at) >= d.ttl {
+		d.size, d.at = walkSize(d.dir), now
+	}
+	return float64(d.size)
+}
+
+// walkSize adds the sizes of the regular files under dir. Bleve merges
+// segments while serving, so a file may go between listing and stat: it
+// is skipped, and an unreadable folder counts 0, never an error.
+func walkSize(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, e fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return fs.SkipDir
+		}
+		if e.Type().IsRegular() {
+			if info, err := e.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n
 }
 
 // outboxCollector reads the outbox once per scrape for its three gauges.

@@ -31,7 +31,8 @@ type Deleted struct {
 	Attachments   int `json:"attachments"` // attached files and staged uploads
 	Mail          int `json:"mail"`        // outbox rows, sent or not
 	Codes         int `json:"verification_codes"`
-	Sessions      int `json:"requests_sessions"` // "My requests" sign-in links and sessions
+	Sessions      int `json:"requests_sessions"`  // "My requests" sign-in links and sessions
+	Searches      int `json:"searches,omitempty"` // help-center searches (insights), by retention only
 
 	// Files are the names, in the attachments folder, of the files whose
 	// rows are gone; (*Files).RemoveDeleted removes them. The store does
@@ -48,12 +49,13 @@ func (d *Deleted) add(o Deleted) {
 	d.Mail += o.Mail
 	d.Codes += o.Codes
 	d.Sessions += o.Sessions
+	d.Searches += o.Searches
 	d.Files = append(d.Files, o.Files...)
 }
 
 // Empty reports whether nothing was deleted.
 func (d Deleted) Empty() bool {
-	return d.Conversations+d.Tickets+d.Messages+d.Attachments+d.Mail+d.Codes+d.Sessions == 0
+	return d.Conversations+d.Tickets+d.Messages+d.Attachments+d.Mail+d.Codes+d.Sessions+d.Searches == 0
 }
 
 // RemoveDeleted removes the files of d, once their rows are committed
@@ -82,8 +84,10 @@ func cutoffText(before time.Time) string {
 // rows, votes, chats, notes, transcripts, tickets, their verification
 // codes, their mail (unsent mail is dropped), attachments and staged
 // uploads. It also deletes "My requests" links and sessions expired
-// before before, and sent or failed mail of no conversation (sign-in
-// links, bounces) queued before it. Each batch of conversations is its own
+// before before, sent or failed mail of no conversation (sign-in links,
+// bounces) queued before it, and the help center's searches made before
+// it (what visitors typed; the per-day article view counters hold nothing
+// personal and stay). Each batch of conversations is its own
 // transaction; the caller removes d.Files afterwards (SweepInactive does).
 func (s *Store) DeleteInactive(ctx context.Context, before time.Time) (Deleted, error) {
 	cutoff := cutoffText(before)
@@ -122,7 +126,36 @@ func (s *Store) DeleteInactive(ctx context.Context, before time.Time) (Deleted, 
 	if err := tx.Commit(); err != nil {
 		return total, fmt.Errorf("store: delete inactive: commit: %w", err)
 	}
+	n, err := s.deleteOldSearches(ctx, cutoff)
+	total.Searches += n
+	if err != nil {
+		return total, fmt.Errorf("store: delete inactive: searches: %w", err)
+	}
 	return total, nil
+}
+
+// searchRetentionBatch is how many searches one transaction deletes: a
+// busy help center records many a day, and the first sweep of a database
+// kept for a year must not hold the writer for seconds.
+const searchRetentionBatch = 5000
+
+// deleteOldSearches deletes the help center's searches recorded before
+// cutoff, oldest first (served by the index of migration 016), a batch
+// per transaction.
+func (s *Store) deleteOldSearches(ctx context.Context, cutoff string) (int, error) {
+	total := 0
+	for {
+		res, err := s.write.ExecContext(ctx, `DELETE FROM searches WHERE id IN
+			(SELECT id FROM searches WHERE created_at < ? ORDER BY created_at LIMIT ?)`, cutoff, searchRetentionBatch)
+		if err != nil {
+			return total, err
+		}
+		n, _ := res.RowsAffected()
+		total += int(n)
+		if n < searchRetentionBatch {
+			return total, nil
+		}
+	}
 }
 
 // deleteInactiveBatch deletes at most retentionBatch inactive
@@ -278,7 +311,7 @@ func RunRetention(ctx context.Context, s *Store, files *Files, days int, interva
 		case !d.Empty():
 			log.Info("retention: inactive data deleted", "days", days, "conversations", d.Conversations,
 				"tickets", d.Tickets, "messages", d.Messages, "attachments", d.Attachments, "mail", d.Mail,
-				"requests_sessions", d.Sessions)
+				"requests_sessions", d.Sessions, "searches", d.Searches)
 		}
 		select {
 		case <-ctx.Done():

@@ -2,6 +2,7 @@ package escalation
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -186,5 +187,45 @@ func TestCutoffComparesStoredTimesBySecond(t *testing.T) {
 		if got := tt.stored < cut; got != tt.older {
 			t.Errorf("%s < %s: got %v, want %v", tt.stored, cut, got, tt.older)
 		}
+	}
+}
+
+func TestDeleteInactiveDeletesOldSearchesAndKeepsArticleViews(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	c := &clock{now: time.Date(2025, 1, 10, 9, 0, 0, 0, time.UTC)}
+	s.Now = c.Now
+	rec := NewInsightsRecorder(s, InsightsOptions{MaxPending: 2 * searchRetentionBatch})
+	// More old searches than one batch deletes, so that the sweep loops.
+	old := searchRetentionBatch + 3
+	for i := range old {
+		rec.SearchDone("en", fmt.Sprintf("old question %d", i), 1)
+	}
+	rec.ArticleRead("en", "billing/refund")
+	c.now = c.now.AddDate(0, 0, 40)
+	recent := rec.SearchDone("en", "recent question", 0)
+	rec.ArticleRead("en", "billing/refund")
+	if err := rec.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	del, err := SweepInactive(ctx, s, nil, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if del.Searches != old {
+		t.Errorf("got %d searches deleted, want %d", del.Searches, old)
+	}
+	if n := count(t, s, `SELECT COUNT(*) FROM searches`); n != 1 {
+		t.Errorf("got %d searches left, want the recent one", n)
+	}
+	if n := count(t, s, `SELECT COUNT(*) FROM searches WHERE id = ? AND query = 'recent question'`, recent); n != 1 {
+		t.Errorf("the recent search is gone")
+	}
+	if n := count(t, s, `SELECT COALESCE(SUM(views), 0) FROM article_views`); n != 2 {
+		t.Errorf("got %d article views left, want both days' (they hold nothing personal)", n)
+	}
+	if del, err := SweepInactive(ctx, s, nil, 30); err != nil || !del.Empty() {
+		t.Errorf("second sweep: got %+v, %v, want nothing deleted", del, err)
 	}
 }

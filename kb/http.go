@@ -70,7 +70,7 @@ func (s *Site) handleSearch(c echo.Context) error {
 	if !ok {
 		return s.notFound(c)
 	}
-	v, err := s.searchView(c.Request().Context(), lang, c.QueryParam("q"))
+	v, err := s.searchView(c.Request().Context(), lang, c.QueryParam("q"), s.activity(c))
 	if err != nil {
 		return fmt.Errorf("kb: search page: %w", err)
 	}
@@ -89,7 +89,8 @@ func (s *Site) handleArticle(c echo.Context) error {
 	if id == "" {
 		return s.send(c, s.homeView(lang))
 	}
-	v, err := s.articleView(c.Request().Context(), lang, id, voterID(c))
+	v, err := s.articleView(c.Request().Context(), lang, id, voterID(c),
+		parseSearchID(c.QueryParam(searchParam)), s.activity(c))
 	if err != nil {
 		return fmt.Errorf("kb: article page: %w", err)
 	}
@@ -179,6 +180,15 @@ func (s *Site) send(c echo.Context, v view) error {
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cache-Control", "private, no-cache")
 	return c.HTMLBlob(v.Status, body)
+}
+
+// activity is where a request's page records searches and reads: nowhere
+// for HEAD, which uptime monitors and link checkers send, not readers.
+func (s *Site) activity(c echo.Context) Activity {
+	if c.Request().Method != http.MethodGet {
+		return nil
+	}
+	return s.opt.Activity
 }
 
 // voterID is the visitor's voter cookie, "" when absent.

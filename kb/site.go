@@ -13,6 +13,7 @@ import (
 	"html/template"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -29,6 +30,22 @@ type VoteStore interface {
 	VoterVote(ctx context.Context, lang, articleID, voterID string) (helpful, found bool, err error)
 }
 
+// Activity records what visitors search and read, for the editors'
+// insights. Its methods return no error and must not block: a page never
+// waits for, nor fails because of, what it records.
+type Activity interface {
+	// SearchDone records a search (its trimmed query, at most
+	// maxRecordedQuery characters, and how many results it showed) and
+	// returns its id, a positive number that the result links carry (?s=).
+	SearchDone(lang, query string, results int) (id int64)
+	// ResultOpened records that the article articleID was opened from the
+	// results of search id; only the first article opened counts. The id
+	// comes from a URL, so it may be one no search ever had.
+	ResultOpened(id int64, articleID string)
+	// ArticleRead counts one view of an article's page.
+	ArticleRead(lang, articleID string)
+}
+
 // SiteOptions configure the help-center pages.
 type SiteOptions struct {
 	Name          string // shown in the header and page titles; "Bulle" when empty
@@ -36,6 +53,12 @@ type SiteOptions struct {
 	// ContactURL and RequestsURL, when set, are linked from every page's
 	// header ("?lang=" and the page's language are appended).
 	ContactURL, RequestsURL string
+	// BaseURL, when set, makes the article pages' canonical links absolute
+	// (search engines prefer them so); without it they are paths.
+	BaseURL string
+	// Activity, when set, records searches, the results opened and the
+	// articles read (GET requests answered with a page, not errors).
+	Activity Activity
 }
 
 // Site serves the public help center: home pages, search, articles and
@@ -107,6 +130,14 @@ const fallbackLang = "en"
 // analysing it costs time for nothing.
 const maxQueryRunes = 500
 
+// maxRecordedQuery bounds, in characters, the query a search records:
+// enough for any question, and the insights table stays small.
+const maxRecordedQuery = 200
+
+// searchParam names the query parameter of the result links that carries
+// the search's id, so that opening one is recorded against its search.
+const searchParam = "s"
+
 // voterCookie names the cookie holding a visitor's anonymous voter id.
 const voterCookie = "bulle_voter"
 
@@ -121,6 +152,10 @@ type page struct {
 	Query    string // the search box's text
 	Contact  string // the contact page, "" when there is none
 	Requests string // the visitor's past requests, "" when there are none
+	// Canonical is the page's address without the query parameters that
+	// only record where the visitor came from (?s=), so that shared links
+	// and search engines keep the plain one; "" adds no canonical link.
+	Canonical string
 }
 
 // homePage lists a language's articles by topic.
@@ -311,11 +346,17 @@ func searchSwitch(langs []string, lang, q string) []langLink {
 	return out
 }
 
-// searchHits turns search results into the search page's lines.
-func searchHits(hits []Hit) []searchHit {
+// searchHits turns search results into the search page's lines. A
+// searchID over 0 is added to each link (?s=), for the article page to
+// record which result was opened.
+func searchHits(hits []Hit, searchID int64) []searchHit {
 	out := make([]searchHit, 0, len(hits))
 	for _, h := range hits {
-		sh := searchHit{URL: articleURL(h.Lang, h.ID, h.Anchor), Lang: h.Lang, Title: h.Title,
+		u := url.URL{Path: "/" + h.Lang + "/" + h.ID, Fragment: h.Anchor}
+		if searchID > 0 {
+			u.RawQuery = searchParam + "=" + strconv.FormatInt(searchID, 10)
+		}
+		sh := searchHit{URL: u.String(), Lang: h.Lang, Title: h.Title,
 			Passage: h.Passage, EnglishOnly: h.EnglishOnly}
 		if h.Heading != h.Title {
 			sh.Heading = h.Heading
@@ -411,8 +452,36 @@ func (s *Site) homeView(lang string) view {
 	return view{Template: "home", Status: 200, Data: p}
 }
 
+// recordedQuery is a search's query as the insights keep it: trimmed, and
+// cut to maxRecordedQuery characters.
+func recordedQuery(q string) string {
+	q = strings.TrimSpace(q)
+	if utf8.RuneCountInString(q) > maxRecordedQuery {
+		q = strings.TrimSpace(string([]rune(q)[:maxRecordedQuery]))
+	}
+	return q
+}
+
+// parseSearchID reads the ?s= of a result link: a search id is over 0,
+// and anything else is ignored (0).
+func parseSearchID(v string) int64 {
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id <= 0 {
+		return 0
+	}
+	return id
+}
+
+// canonicalURL is the absolute address of path when the site knows its
+// base URL, else path itself.
+func (s *Site) canonicalURL(path string) string {
+	return strings.TrimSuffix(s.opt.BaseURL, "/") + path
+}
+
 // searchView searches the articles for q; an empty q shows only the form.
-func (s *Site) searchView(ctx context.Context, lang, q string) (view, error) {
+// A search that shows results (or says there are none) is recorded in
+// act, which is nil when nothing is to be recorded.
+func (s *Site) searchView(ctx context.Context, lang, q string, act Activity) (view, error) {
 	c := s.base.Corpus()
 	p := searchPage{page: s.newPage(c, lang, catalog[lang]["search"])}
 	p.Switch = searchSwitch(siteLangs(c), lang, q)
@@ -442,7 +511,11 @@ func (s *Site) searchView(ctx context.Context, lang, q string) (view, error) {
 	if lang == "en" {
 		p.ResultsFor = catalog[lang]["results_for"] + " “" + q + "”"
 	}
-	p.Hits = searchHits(hits)
+	var searchID int64
+	if act != nil {
+		searchID = act.SearchDone(lang, recordedQuery(q), len(hits))
+	}
+	p.Hits = searchHits(hits, searchID)
 	if lang != fallbackLang {
 		p.OnlyEnglish, _ = onlyInNotice(lang, fallbackLang)
 	}
@@ -451,8 +524,10 @@ func (s *Site) searchView(ctx context.Context, lang, q string) (view, error) {
 
 // articleView is an article's page with its votes, the notice for an
 // article written only in another language, or a 404 page. voterID is the
-// visitor's cookie, "" when they have none.
-func (s *Site) articleView(ctx context.Context, lang, id, voterID string) (view, error) {
+// visitor's cookie, "" when they have none. An article's page is recorded
+// in act (nil records nothing) as a read, and as the result opened from
+// fromSearch when that is over 0.
+func (s *Site) articleView(ctx context.Context, lang, id, voterID string, fromSearch int64, act Activity) (view, error) {
 	c := s.base.Corpus()
 	langs := siteLangs(c)
 	a := c.Get(lang, id)
@@ -474,6 +549,7 @@ func (s *Site) articleView(ctx context.Context, lang, id, voterID string) (view,
 	}
 	p := articlePage{page: s.newPage(c, lang, a.Title), Crumbs: articleCrumbs(lang, a.Topic),
 		Description: a.Description, Body: body}
+	p.Canonical = s.canonicalURL(articleURL(lang, id, ""))
 	p.Switch = articleSwitch(c, langs, lang, id)
 	if s.votes != nil {
 		box := &voteBox{Action: "/" + lang + "/vote", ID: id}
@@ -489,6 +565,14 @@ func (s *Site) articleView(ctx context.Context, lang, id, voterID string) (view,
 			}
 		}
 		p.Vote = box
+	}
+	// Recorded last, once the page is sure to be sent: a failed vote
+	// count above is an error page, which is no read.
+	if act != nil {
+		if fromSearch > 0 {
+			act.ResultOpened(fromSearch, id)
+		}
+		act.ArticleRead(lang, id)
 	}
 	return view{Template: "article", Status: 200, Data: p}, nil
 }

@@ -77,7 +77,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	threshold := fs.Float64("threshold", bot.DefaultThreshold, "confidence under which the bot offers a person")
 	sweep := fs.Bool("sweep", false, "also print answered versus precision over thresholds 0 to 1")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: bulle eval --articles DIR --questions FILE [--json] [--threshold X] [--sweep]\n       bulle eval --all DIR [--all DIR...] [--json] [--threshold X] [--sweep] [--baseline FILE]")
+		fmt.Fprintln(stderr, "Usage: bulle eval --articles DIR --questions FILE [--json] [--threshold X] [--sweep]\n       bulle eval --all DIR [--all DIR...] [--json] [--threshold X] [--sweep] [--baseline FILE]\n       bulle eval export "+evalExportSynopsis+"   (a set from real traffic; see bulle eval export -h)")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

@@ -154,8 +154,8 @@ func allowedElement(n *html.Node, inHead bool, allow allowance) bool {
 		return inHead && !equiv
 	case n.Data == "link":
 		rel := attr(n, "rel")
-		return inHead && (rel == "stylesheet" || rel == "alternate") && strings.HasPrefix(attr(n, "href"), "/") ||
-			inHead && rel == "alternate" && strings.HasPrefix(attr(n, "href"), "http")
+		return inHead && (rel == "stylesheet" || rel == "alternate" || rel == "canonical") && strings.HasPrefix(attr(n, "href"), "/") ||
+			inHead && (rel == "alternate" || rel == "canonical") && strings.HasPrefix(attr(n, "href"), "http")
 	}
 	return false
 }

@@ -23,9 +23,11 @@ import (
 )
 
 // The store records article votes for the help-center pages and the
-// bubble's conversations; the bot searches the knowledge base.
+// bubble's conversations, and the insights recorder what the pages'
+// visitors search and read; the bot searches the knowledge base.
 var (
 	_ kb.VoteStore         = (*escalation.Store)(nil)
+	_ kb.Activity          = (*escalation.InsightsRecorder)(nil)
 	_ widget.Conversations = (*escalation.Store)(nil)
 	_ bot.Searcher         = (*kb.Base)(nil)
 )
@@ -63,6 +65,10 @@ type Main struct {
 	// console (a socket open, not away). While nobody is, a visitor who
 	// picks chat is offered an email ticket.
 	agents widget.Agents
+
+	// stopInsights stops recording the help center's searches and reads
+	// after writing the last of them.
+	stopInsights func()
 
 	store       *escalation.Store
 	base        *kb.Base
@@ -153,12 +159,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.store, err = escalation.Open(ctx, filepath.Join(cfg.DataDir, "bulle.db")); err != nil {
 		return err
 	}
+	met := newMetrics(m) // GET /metrics; see metrics.go. Its gauges read m when scraped.
 	m.base, err = kb.Open(ctx, kb.Options{
-		Dir:      cfg.ArticlesDir,
-		IndexDir: filepath.Join(cfg.DataDir, "index"),
-		Load:     kb.LoadOptions{Langs: cfg.Langs, DefaultLang: cfg.DefaultLang},
-		Logger:   log,
-		Progress: m.Stderr,
+		Dir:            cfg.ArticlesDir,
+		IndexDir:       filepath.Join(cfg.DataDir, "index"),
+		Load:           kb.LoadOptions{Langs: cfg.Langs, DefaultLang: cfg.DefaultLang},
+		Logger:         log,
+		Progress:       m.Stderr,
+		SearchObserved: met.searchLatency, // the bot's searches and the search page's
 	})
 	if err != nil {
 		return err
@@ -177,8 +185,16 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 	e := newEcho(log, cfg.TrustedProxyNets()...)
 	e.GET("/healthz", healthz(log, m.store, func() int { return m.base.Corpus().Len() }))
+	// The help center's searches and reads, for the insights page, are
+	// written in batches (insights_record.go); Close writes the last one
+	// after the server stops, before the store closes.
+	insights := escalation.NewInsightsRecorder(m.store, escalation.InsightsOptions{Logger: log})
+	insightsCtx, stopInsights := context.WithCancel(context.WithoutCancel(ctx))
+	insightsDone := make(chan struct{})
+	go func() { defer close(insightsDone); insights.Run(insightsCtx) }()
+	m.stopInsights = func() { stopInsights(); <-insightsDone }
 	kb.NewSite(m.base, m.store, kb.SiteOptions{Name: "Bulle", SecureCookies: cfg.SecureCookies(),
-		ContactURL: "/contact", RequestsURL: "/requests"}).Register(e)
+		ContactURL: "/contact", RequestsURL: "/requests", BaseURL: cfg.BaseURL, Activity: insights}).Register(e)
 
 	// Tickets: the reply-token key lives in the data folder; attachments
 	// too, outside anything served.
@@ -230,9 +246,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// here or from "bulle agent remove" (checked every second), and live
 	// chat's agent side over the shared hub. An agent is there to chat
 	// while a console socket of theirs is open and they are not away.
-	// Its ticket pages reply through the desk (by mail, via the outbox).
+	// Its ticket pages reply through the desk (by mail, via the outbox);
+	// its insights page names articles through insightsArticles.
 	if m.console, err = console.New(m.store, console.Options{BaseURL: cfg.BaseURL, DefaultLang: cfg.DefaultLang,
-		Logger: log, Hub: m.hub, Desk: desk, Privacy: desk, Zone: func() *time.Location {
+		Logger: log, Hub: m.hub, Desk: desk, Privacy: desk, Articles: insightsArticles{corpus: m.base.Corpus},
+		Zone: func() *time.Location {
 			if m.avail == nil {
 				return nil
 			}
@@ -260,7 +278,6 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 
-	met := newMetrics(m) // GET /metrics; see metrics.go
 	botCfg := bot.DefaultConfig()
 	botCfg.Threshold, botCfg.ClarifyRatio, botCfg.Unsupported = cfg.Bot.Threshold, cfg.Bot.ClarifyRatio, cfg.Bot.Unsupported
 	m.widget, err = widget.New(m.store, met.countDecisions(bot.New(m.base, chatAvailability{m.avail}, botCfg)), widget.Options{
@@ -412,6 +429,10 @@ func (m *Main) Close() error {
 			errs = append(errs, fmt.Errorf("close articles: %w", err))
 		}
 		m.base = nil
+	}
+	if m.stopInsights != nil {
+		m.stopInsights()
+		m.stopInsights = nil
 	}
 	if m.store != nil {
 		if err := m.store.Close(); err != nil {

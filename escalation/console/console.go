@@ -22,8 +22,9 @@ import (
 // Store is what the console needs; *escalation.Store is one.
 type Store interface {
 	SessionStore
-	ChatStore // live chat (chat.go)
-	DeskStore // tickets, search, canned responses, notes (tickets.go)
+	ChatStore     // live chat (chat.go)
+	DeskStore     // tickets, search, canned responses, notes (tickets.go)
+	InsightsStore // the insights page (insights.go)
 	SetupTokenAgent(ctx context.Context, token string) (escalation.Agent, error)
 	SetAgentPassword(ctx context.Context, setupToken, password string) (escalation.Agent, error)
 	AgentLogin(ctx context.Context, email, password string) (escalation.Agent, error)
@@ -71,6 +72,9 @@ type Options struct {
 	// Privacy finds and erases one address's data for admins (privacy.go);
 	// nil refuses the privacy page.
 	Privacy Privacy
+	// Articles names articles and lists missing translations on the
+	// insights page; nil leaves both out (ids stand for titles).
+	Articles Articles
 }
 
 // Console serves the console's pages and socket. Create it with New,

@@ -40,6 +40,7 @@ const (
 //	POST /console/chats/{id}/notes  an internal note on it (chat_notes.go)
 //	GET  /console/tickets…, /conversations/…, /attachments/{id}, /search,
 //	     /canned…                the desk: tickets, search, canned responses, notes (deskRoutes, tickets.go)
+//	GET  /console/insights?days=&in=  admins: the editors' to-do list and the figures over time (insights.go)
 //	GET  /console/static/{name}  the stylesheets and the scripts
 func (c *Console) Register(e *echo.Echo) {
 	e.GET("/console", func(ec echo.Context) error {

@@ -46,7 +46,7 @@ var words = map[string]map[string]string{
 		"status": "Statut :", "online": "en ligne", "away": "absent", "offline": "hors ligne",
 		"set_away": "Me mettre absent", "set_back": "Revenir en ligne", "sign_out": "Se déconnecter",
 		"nav_chats": "Discussions en direct", "nav_tickets": "Demandes par e-mail", "nav_search": "Rechercher une conversation",
-		"nav_canned": "Réponses types",
+		"nav_canned": "Réponses types", "nav_insights": "Indicateurs pour les rédacteurs",
 		// The new-chat alert (alerts.html, alert.js).
 		"alerts": "Discussions qui arrivent", "alert_new": "Nouvelle discussion en attente",
 		"alert_dismiss": "Masquer", "notify_enable": "Activer les notifications",
@@ -70,7 +70,7 @@ var words = map[string]map[string]string{
 		"status": "Status:", "online": "online", "away": "away", "offline": "offline",
 		"set_away": "Set me away", "set_back": "Come back online", "sign_out": "Sign out",
 		"nav_chats": "Live chats", "nav_tickets": "Email requests", "nav_search": "Find a conversation",
-		"nav_canned": "Canned responses",
+		"nav_canned": "Canned responses", "nav_insights": "Insights for editors",
 		// The new-chat alert (alerts.html, alert.js).
 		"alerts": "Incoming chats", "alert_new": "New chat waiting",
 		"alert_dismiss": "Dismiss", "notify_enable": "Turn on notifications",

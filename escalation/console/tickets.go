@@ -91,11 +91,13 @@ var deskRoutes = []deskRoute{
 	{http.MethodPost, "/privacy", "", (*Console).privacyLookup},
 	{http.MethodPost, "/privacy/export", "", (*Console).privacyExport},
 	{http.MethodPost, "/privacy/delete", "", (*Console).privacyDelete},
+	{http.MethodGet, "/insights", "", (*Console).insightsPage},
 }
 
 // deskTemplate draws the desk's pages; Page names the part to draw.
 var deskTemplate = template.Must(template.New("tickets.html").ParseFS(staticFS,
-	"static/tickets.html", "static/search.html", "static/canned.html", "static/alerts.html", "static/privacy.html"))
+	"static/tickets.html", "static/search.html", "static/canned.html", "static/alerts.html", "static/privacy.html",
+	"static/insights.html"))
 
 // deskPage is what the desk's templates show.
 type deskPage struct {
@@ -112,6 +114,7 @@ type deskPage struct {
 	Search   *searchView
 	Canned   *cannedView
 	Privacy  *privacyView
+	Insights *insightsView
 	Fallback string // the error page's way back
 }
 

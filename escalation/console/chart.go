@@ -189,13 +189,8 @@ func stackedBars(c chart) template.HTML {
 		return emptyChart(c, chartHeight)
 	}
 	var b strings.Builder
-	svgOpen(&b, c.Title, chartHeight)
-	plotTop := legend(&b, c.Series) + 8
-	plotBottom := chartHeight - chartBottom
-	valueAxis(&b, c, top, step, plotTop, plotBottom)
-	slot := float64(chartWidth-chartLeft-chartRight) / float64(len(c.Labels))
+	plotBottom, slot, scale := timeFrame(&b, c, top, step)
 	width := math.Min(slot*0.7, 40)
-	scale := float64(plotBottom-plotTop) / top
 	for i, label := range c.Labels {
 		x := chartLeft + float64(i)*slot + (slot-width)/2
 		y := float64(plotBottom)
@@ -214,6 +209,18 @@ func stackedBars(c chart) template.HTML {
 	return template.HTML(b.String())
 }
 
+// timeFrame opens a chart over time: the SVG, the legend and the value
+// axis up to top. It returns the plot's bottom, the width of one label's
+// slot and the height of one unit.
+func timeFrame(b *strings.Builder, c chart, top, step float64) (plotBottom int, slot, scale float64) {
+	svgOpen(b, c.Title, chartHeight)
+	plotTop := legend(b, c.Series) + 8
+	plotBottom = chartHeight - chartBottom
+	valueAxis(b, c, top, step, plotTop, plotBottom)
+	slot = float64(chartWidth-chartLeft-chartRight) / float64(len(c.Labels))
+	return plotBottom, slot, float64(plotBottom-plotTop) / top
+}
+
 // lines draws each series as a line through its values, with a dot on
 // each; a NaN breaks the line.
 func lines(c chart) template.HTML {
@@ -230,12 +237,7 @@ func lines(c chart) template.HTML {
 		return emptyChart(c, chartHeight)
 	}
 	var b strings.Builder
-	svgOpen(&b, c.Title, chartHeight)
-	plotTop := legend(&b, c.Series) + 8
-	plotBottom := chartHeight - chartBottom
-	valueAxis(&b, c, top, step, plotTop, plotBottom)
-	slot := float64(chartWidth-chartLeft-chartRight) / float64(len(c.Labels))
-	scale := float64(plotBottom-plotTop) / top
+	plotBottom, slot, scale := timeFrame(&b, c, top, step)
 	at := func(i int, v float64) (x, y float64) {
 		return chartLeft + (float64(i)+0.5)*slot, float64(plotBottom) - math.Min(v, top)*scale
 	}

@@ -70,6 +70,18 @@ func (b *consoleBrowser) do(method, u string, form url.Values, header http.Heade
 	return res.StatusCode, res.Header, string(buf)
 }
 
+// pageCSRF fetches the page at url with hc and returns its form's CSRF token.
+func pageCSRF(t testing.TB, hc *http.Client, url string) string {
+	t.Helper()
+	res, err := hc.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return csrfFrom(t, string(body))
+}
+
 func csrfFrom(t testing.TB, page string) string {
 	t.Helper()
 	m := csrfIn.FindStringSubmatch(page)

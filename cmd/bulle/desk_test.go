@@ -129,17 +129,7 @@ func TestInternalNoteNeverReachesTheVisitorEndToEnd(t *testing.T) {
 	readUntil(t, c, func(f map[string]any) bool { return f["kind"] == escalation.KindTranscriptSent })
 	jar, _ := cookiejar.New(nil)
 	hc := &http.Client{Jar: jar}
-	form := func(path string) string {
-		t.Helper()
-		res, err := hc.Get(m.URL() + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		body, _ := io.ReadAll(res.Body)
-		return csrfFrom(t, string(body))
-	}
-	res, err := hc.PostForm(m.URL()+"/requests?lang=fr", url.Values{"csrf": {form("/requests?lang=fr")}, "email": {"ana@example.org"}})
+	res, err := hc.PostForm(m.URL()+"/requests?lang=fr", url.Values{"csrf": {pageCSRF(t, hc, m.URL()+"/requests?lang=fr")}, "email": {"ana@example.org"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +156,7 @@ func TestInternalNoteNeverReachesTheVisitorEndToEnd(t *testing.T) {
 	if link == nil {
 		t.Fatal("no sign-in link")
 	}
-	res, err = hc.PostForm(m.URL()+"/requests/login", url.Values{"csrf": {form("/requests/login?t=" + link[1])}, "t": {link[1]}})
+	res, err = hc.PostForm(m.URL()+"/requests/login", url.Values{"csrf": {pageCSRF(t, hc, m.URL()+"/requests/login?t="+link[1])}, "t": {link[1]}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,17 +63,7 @@ func TestLogsAtInfoCarryNoBodiesEmailsQueriesOrTokens(t *testing.T) {
 	// "My requests": ask for a link, then follow it.
 	jar, _ := cookiejar.New(nil)
 	hc := &http.Client{Jar: jar}
-	csrf := func(path string) string {
-		t.Helper()
-		res, err := hc.Get(m.URL() + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		page, _ := io.ReadAll(res.Body)
-		return csrfFrom(t, string(page))
-	}
-	res, err := hc.PostForm(m.URL()+"/requests?lang=en", url.Values{"csrf": {csrf("/requests?lang=en")}, "email": {formEmail}})
+	res, err := hc.PostForm(m.URL()+"/requests?lang=en", url.Values{"csrf": {pageCSRF(t, hc, m.URL()+"/requests?lang=en")}, "email": {formEmail}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +81,7 @@ func TestLogsAtInfoCarryNoBodiesEmailsQueriesOrTokens(t *testing.T) {
 	if token == "" {
 		t.Fatal("no sign-in link in the outbox")
 	}
-	res, err = hc.PostForm(m.URL()+"/requests/login", url.Values{"csrf": {csrf("/requests/login?t=" + token)}, "t": {token}})
+	res, err = hc.PostForm(m.URL()+"/requests/login", url.Values{"csrf": {pageCSRF(t, hc, m.URL()+"/requests/login?t="+token)}, "t": {token}})
 	if err != nil {
 		t.Fatal(err)
 	}

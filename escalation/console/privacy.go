@@ -117,17 +117,25 @@ func (c *Console) privacyPost(w http.ResponseWriter, r *http.Request) (*escalati
 	return sess, pg, true, nil
 }
 
+// privacyExportOf reads what is stored about the address typed; an
+// address that is not one is answered with the form and why (ok false).
+func (c *Console) privacyExportOf(w http.ResponseWriter, r *http.Request, pg deskPage) (escalation.AddressExport, bool, error) {
+	x, err := c.opt.Privacy.ExportAddress(r.Context(), pg.Privacy.Email)
+	if escalation.ErrorCode(err) == escalation.EINVALID {
+		pg.Error = pg.Privacy.PW["bad_email"] + " " + escalation.ErrorMessage(err)
+		return x, false, renderDesk(w, http.StatusUnprocessableEntity, pg)
+	}
+	return x, err == nil, err
+}
+
 // privacyLookup serves POST /console/privacy: the counts for an address.
 func (c *Console) privacyLookup(w http.ResponseWriter, r *http.Request, _ string) error {
 	sess, pg, ok, err := c.privacyPost(w, r)
 	if !ok {
 		return err
 	}
-	x, err := c.opt.Privacy.ExportAddress(r.Context(), pg.Privacy.Email)
-	if escalation.ErrorCode(err) == escalation.EINVALID {
-		pg.Error = pg.Privacy.PW["bad_email"] + " " + escalation.ErrorMessage(err)
-		return renderDesk(w, http.StatusUnprocessableEntity, pg)
-	} else if err != nil {
+	x, ok, err := c.privacyExportOf(w, r, pg)
+	if !ok {
 		return err
 	}
 	pg.Privacy.Found = countExport(x)
@@ -141,11 +149,8 @@ func (c *Console) privacyExport(w http.ResponseWriter, r *http.Request, _ string
 	if !ok {
 		return err
 	}
-	x, err := c.opt.Privacy.ExportAddress(r.Context(), pg.Privacy.Email)
-	if escalation.ErrorCode(err) == escalation.EINVALID {
-		pg.Error = pg.Privacy.PW["bad_email"] + " " + escalation.ErrorMessage(err)
-		return renderDesk(w, http.StatusUnprocessableEntity, pg)
-	} else if err != nil {
+	x, ok, err := c.privacyExportOf(w, r, pg)
+	if !ok {
 		return err
 	}
 	body, err := json.MarshalIndent(x, "", "  ")

@@ -294,7 +294,7 @@ func (r *InsightsRecorder) Flush(ctx context.Context) error {
 // clicks on searches written before (the first click wins, by the guard),
 // and the view counters added to the day's.
 func (s *Store) writeInsights(ctx context.Context, b insightsBatch) error {
-	tx, err := s.write.BeginTx(ctx, nil)
+	tx, err := s.background.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,12 @@ const journalSizeLimit = 64 << 20
 // locked"; reads use their own pool and, in WAL mode, never wait for writes.
 type Store struct {
 	write *sql.DB
-	read  *sql.DB
+	// background writes what may be lost (the insights' batches) on its
+	// own connection with a short busy timeout: when another process holds
+	// the database, it gives up in a moment instead of keeping the
+	// visitors' writer connection waiting for 5 s.
+	background *sql.DB
+	read       *sql.DB
 
 	appends     chan appendRequest // to the group committer
 	closing     chan struct{}
@@ -71,6 +76,9 @@ var writerParams = []string{
 	// second; an fsync each is cheap next to losing an acknowledged message.
 	"_synchronous=FULL",
 }
+
+// backgroundParams are the writer's, with a busy timeout of 250 ms.
+var backgroundParams = append([]string{"_busy_timeout=250"}, writerParams[1:]...)
 
 // readerParams are the connection options of the read pool.
 var readerParams = []string{
@@ -112,6 +120,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s.write.Close()
 		return nil, fmt.Errorf("store: migrate: %w", err)
 	}
+	s.background = sql.OpenDB(newConnector(path, backgroundParams))
+	s.background.SetMaxOpenConns(1)
 	s.read = sql.OpenDB(newConnector(path, readerParams))
 	n := max(4, runtime.NumCPU())
 	s.read.SetMaxOpenConns(n)
@@ -144,6 +154,9 @@ func (s *Store) Close() error {
 	var errs []error
 	if s.read != nil {
 		errs = append(errs, s.read.Close())
+	}
+	if s.background != nil {
+		errs = append(errs, s.background.Close())
 	}
 	if s.write != nil {
 		errs = append(errs, s.write.Close())
